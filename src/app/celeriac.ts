@@ -1,0 +1,140 @@
+/**
+ * The `Celeriac` app: configuration, the task registry, the producer and lazily connected broker and
+ * result backend. Thin: it composes the pieces; plug-ins come from its registries (no globals).
+ */
+import { loadConfig } from '../config/load.js';
+import type { Config, ConfigInput } from '../config/options.js';
+import type { BackendFactory, ResultBackend } from '../backend/types.js';
+import { ConfigError, UnknownTransportError } from '../errors.js';
+import { CodecRegistry } from '../protocol/codecs.js';
+import type { Transport, TransportFactory } from '../transport/types.js';
+import { systemClock, type Clock } from '../util/clock.js';
+import { uuid, type IdFactory } from '../util/ids.js';
+import { PluginRegistry } from '../util/plugins.js';
+import { maskUrl } from '../util/url.js';
+import { Producer } from './producer.js';
+import { AsyncResult, type ResultSource } from './result.js';
+import { Router } from './routes.js';
+import { Task, type ApplyOptions, type RegisteredTask, type TaskOptions, type TaskSender } from './task.js';
+
+export interface Plugins {
+  transports: PluginRegistry<TransportFactory>;
+  backends: PluginRegistry<BackendFactory>;
+}
+
+export interface CeleriacOptions extends ConfigInput {
+  /** Registers broker and backend plug-ins (the public `Celeriac` registers the built-in ones). */
+  plugins?: (plugins: Plugins) => void;
+  /** Clock and id source, injectable for tests. */
+  clock?: Clock;
+  ids?: IdFactory;
+}
+
+export class Celeriac implements TaskSender, ResultSource {
+  readonly conf: Config;
+  readonly plugins: Plugins;
+  readonly codecs = new CodecRegistry();
+  readonly router: Router;
+  readonly producer: Producer;
+  readonly clock: Clock;
+  private readonly registry = new Map<string, RegisteredTask>();
+  private transport: Promise<Transport> | undefined;
+  private backend: Promise<ResultBackend> | undefined;
+
+  constructor(
+    readonly main: string = 'celeriac',
+    options: CeleriacOptions = {},
+  ) {
+    const { plugins, clock, ids, ...config } = options;
+    this.conf = loadConfig(config);
+    this.plugins = {
+      transports: new PluginRegistry<TransportFactory>('broker transport', (m) => new UnknownTransportError(m)),
+      backends: new PluginRegistry<BackendFactory>('result backend', (m) => new ConfigError(m)),
+    };
+    plugins?.(this.plugins);
+    this.clock = clock ?? systemClock;
+    this.router = new Router(this.conf.taskRoutes, this.conf.defaultQueue);
+    this.producer = new Producer({
+      conf: this.conf,
+      router: this.router,
+      codec: this.codecs.byNameOrThrow(this.conf.taskSerializer),
+      clock: this.clock,
+      ids: ids ?? uuid,
+      connection: () => this.connection(),
+    });
+  }
+
+  /** Registers a task; its argument and result types flow to `delay()` and `get()`. */
+  task<A extends unknown[], R>(name: string, fn: (...args: A) => R, options: TaskOptions = {}): Task<A, Awaited<R>> {
+    if (!name) throw new ConfigError('a task needs a name, e.g. app.task("tasks.add", fn)');
+    if (this.registry.has(name)) throw new ConfigError(`task '${name}' is already registered: task names must be unique in an app`);
+    const task = new Task<A, Awaited<R>>(this, name, fn as (...args: A) => Awaited<R> | Promise<Awaited<R>>, options);
+    this.registry.set(name, task);
+    return task;
+  }
+
+  /** The registered tasks by name (what a worker of this app can run). */
+  get tasks(): ReadonlyMap<string, RegisteredTask> {
+    return this.registry;
+  }
+
+  /** Sends a task by name, without importing its function. */
+  sendTask<R = unknown>(name: string, args: readonly unknown[] = [], options: ApplyOptions = {}): Promise<AsyncResult<R>> {
+    return this.sendTaskMessage<R>(name, args, options, this.registry.get(name)?.options ?? {});
+  }
+
+  async sendTaskMessage<R>(name: string, args: readonly unknown[], options: ApplyOptions, defaults: TaskOptions): Promise<AsyncResult<R>> {
+    const prepared = this.producer.prepare(name, args, options, defaults);
+    await this.producer.send(prepared);
+    return new AsyncResult<R>(prepared.id, this);
+  }
+
+  /** Sends many tasks in one batch (pipelined where the broker allows). */
+  async sendMany<R = unknown>(calls: readonly { name: string; args?: readonly unknown[]; options?: ApplyOptions }[]): Promise<AsyncResult<R>[]> {
+    const prepared = calls.map((c) => this.producer.prepare(c.name, c.args ?? [], c.options ?? {}, this.registry.get(c.name)?.options ?? {}));
+    await this.producer.sendMany(prepared);
+    return prepared.map((p) => new AsyncResult<R>(p.id, this));
+  }
+
+  /** A handle on any task's result by id. */
+  AsyncResult<R = unknown>(id: string): AsyncResult<R> {
+    return new AsyncResult<R>(id, this);
+  }
+
+  /** The broker, connected on first use and shared by everything in this app. */
+  connection(): Promise<Transport> {
+    this.transport ??= (async () => {
+      const factory = await this.plugins.transports.resolve(this.conf.broker);
+      const transport = factory(this.conf.broker, { visibilityTimeout: this.conf.visibilityTimeout, ...this.conf.brokerOptions });
+      await transport.connect();
+      return transport;
+    })();
+    this.transport.catch(() => (this.transport = undefined));
+    return this.transport;
+  }
+
+  /** The result backend, connected on first use. */
+  resultBackend(): Promise<ResultBackend> {
+    this.backend ??= (async () => {
+      const factory = await this.plugins.backends.resolve(this.conf.backend);
+      const backend = factory(this.conf.backend, { resultExpires: this.conf.resultExpires, ...this.conf.backendOptions });
+      await backend.connect();
+      return backend;
+    })();
+    this.backend.catch(() => (this.backend = undefined));
+    return this.backend;
+  }
+
+  /** Broker and backend URLs with passwords masked, for banners and logs. */
+  describe(): { broker: string; backend: string } {
+    return { broker: maskUrl(this.conf.broker), backend: maskUrl(this.conf.backend) };
+  }
+
+  /** Closes the broker and backend connections. */
+  async close(): Promise<void> {
+    const [t, b] = [this.transport, this.backend];
+    this.transport = undefined;
+    this.backend = undefined;
+    await Promise.all([t?.then((x) => x.close()).catch(() => undefined), b?.then((x) => x.close()).catch(() => undefined)]);
+  }
+}

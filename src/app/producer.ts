@@ -1,0 +1,103 @@
+/**
+ * The producer: turns a task call into a protocol v2 message, routes it, declares its queue once per
+ * transport (Celery's automatic queues), and publishes it.
+ */
+import { hostname } from 'node:os';
+import type { Config } from '../config/options.js';
+import type { Codec } from '../protocol/codecs.js';
+import { buildTaskMessage } from '../protocol/task-message.js';
+import type { RawMessage } from '../protocol/message.js';
+import type { OutgoingMessage, Transport } from '../transport/types.js';
+import type { Clock } from '../util/clock.js';
+import type { IdFactory } from '../util/ids.js';
+import type { Route, Router } from './routes.js';
+import type { ApplyOptions, TaskOptions } from './task.js';
+
+export interface ProducerDeps {
+  conf: Config;
+  router: Router;
+  codec: Codec;
+  clock: Clock;
+  ids: IdFactory;
+  connection(): Promise<Transport>;
+}
+
+export interface PreparedTask {
+  id: string;
+  route: Route;
+  message: RawMessage;
+}
+
+export class Producer {
+  /** `gen<pid>@<host>`, as Celery names the sender. */
+  readonly origin = `gen${process.pid}@${hostname()}`;
+  private readonly declared = new Map<string, Promise<void>>();
+
+  constructor(private readonly deps: ProducerDeps) {}
+
+  /** Declares a queue with Celery's automatic layout: direct exchange and routing key named after it. */
+  declareRoute(transport: Transport, route: Route): Promise<void> {
+    const key = `${route.exchange}\u0000${route.queue}\u0000${route.routingKey}`;
+    let done = this.declared.get(key);
+    if (!done) {
+      done = (async () => {
+        await transport.declareQueue({ name: route.queue, durable: true });
+        if (route.exchange !== '') {
+          await transport.declareExchange({ name: route.exchange, type: 'direct', durable: true });
+          await transport.bindQueue({ queue: route.queue, exchange: route.exchange, routingKey: route.routingKey });
+        }
+      })();
+      done.catch(() => this.declared.delete(key));
+      this.declared.set(key, done);
+    }
+    return done;
+  }
+
+  prepare(name: string, args: readonly unknown[], options: ApplyOptions, defaults: TaskOptions): PreparedTask {
+    const { conf, router, codec, clock, ids } = this.deps;
+    const id = options.taskId ?? ids();
+    const route = router.route(name, { queue: options.queue ?? (options.exchange === undefined ? defaults.queue : undefined), exchange: options.exchange, routingKey: options.routingKey });
+    const now = clock.now();
+    const expires = options.expires;
+    const message = buildTaskMessage(
+      {
+        id,
+        name,
+        args,
+        kwargs: options.kwargs ?? {},
+        now,
+        countdown: options.countdown,
+        eta: options.eta,
+        expires,
+        retries: options.retries,
+        timeLimit: options.timeLimit ?? defaults.timeLimit,
+        softTimeLimit: options.softTimeLimit ?? defaults.softTimeLimit,
+        rootId: options.rootId,
+        parentId: options.parentId,
+        groupId: options.groupId,
+        groupIndex: options.groupIndex,
+        shadow: options.shadow,
+        origin: this.origin,
+        ignoreResult: options.ignoreResult ?? defaults.ignoreResult ?? conf.taskIgnoreResult,
+        priority: options.priority ?? route.priority ?? defaults.priority,
+        headers: options.headers,
+      },
+      codec,
+    );
+    return { id, route, message };
+  }
+
+  async send(prepared: PreparedTask): Promise<void> {
+    const transport = await this.deps.connection();
+    await this.declareRoute(transport, prepared.route);
+    await transport.publish(prepared.message, { exchange: prepared.route.exchange, routingKey: prepared.route.routingKey });
+  }
+
+  /** Publishes many prepared tasks in as few broker round trips as the transport allows. */
+  async sendMany(prepared: readonly PreparedTask[]): Promise<void> {
+    const transport = await this.deps.connection();
+    await Promise.all([...new Map(prepared.map((p) => [`${p.route.exchange}|${p.route.queue}|${p.route.routingKey}`, p.route])).values()].map((r) => this.declareRoute(transport, r)));
+    const out: OutgoingMessage[] = prepared.map((p) => ({ message: p.message, exchange: p.route.exchange, routingKey: p.route.routingKey }));
+    await transport.publishMany(out);
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * Routing: which queue (exchange, routing key) a task goes to. Explicit options win, then `taskRoutes`
+ * (exact names before globs, in the order given), then the default queue. Celery's automatic queues:
+ * queue X is reached through a direct exchange named X with routing key X.
+ */
+import type { RouteSpec } from '../config/options.js';
+import { globToRegExp, isGlob } from '../util/glob.js';
+
+export interface Route {
+  queue: string;
+  exchange: string;
+  routingKey: string;
+  priority?: number;
+}
+
+export interface RouteRequest {
+  queue?: string;
+  exchange?: string;
+  routingKey?: string;
+}
+
+export class Router {
+  private readonly exact = new Map<string, RouteSpec>();
+  private readonly globs: [RegExp, RouteSpec][] = [];
+
+  constructor(
+    routes: Record<string, RouteSpec>,
+    private readonly defaultQueue: string,
+  ) {
+    for (const [pattern, spec] of Object.entries(routes)) {
+      if (isGlob(pattern)) this.globs.push([globToRegExp(pattern), spec]);
+      else this.exact.set(pattern, spec);
+    }
+  }
+
+  private lookup(taskName: string): RouteSpec | undefined {
+    const hit = this.exact.get(taskName);
+    if (hit !== undefined) return hit;
+    for (const [re, spec] of this.globs) if (re.test(taskName)) return spec;
+    return undefined;
+  }
+
+  route(taskName: string, request: RouteRequest = {}): Route {
+    const spec = request.queue || request.exchange !== undefined ? undefined : this.lookup(taskName);
+    const fromSpec = typeof spec === 'string' ? { queue: spec } : (spec ?? {});
+    const queue = request.queue ?? fromSpec.queue ?? this.defaultQueue;
+    const route: Route = {
+      queue,
+      exchange: request.exchange ?? fromSpec.exchange ?? queue,
+      routingKey: request.routingKey ?? fromSpec.routingKey ?? queue,
+    };
+    if (typeof spec === 'object' && spec.priority !== undefined) route.priority = spec.priority;
+    return route;
+  }
+}

@@ -1,0 +1,98 @@
+/** Tasks: a named function plus options; `delay`/`applyAsync` send it, typed by the function. */
+import type { AsyncResult } from './result.js';
+import { parameterNames } from './params.js';
+
+export interface TaskOptions {
+  /** Queue to send to when neither the call nor `taskRoutes` names one. */
+  queue?: string;
+  /** Store no result. */
+  ignoreResult?: boolean;
+  /** Record STARTED when a worker begins the task. */
+  trackStarted?: boolean;
+  /** Ack after the task finishes instead of when it starts. */
+  acksLate?: boolean;
+  /** Hard time limit in seconds. */
+  timeLimit?: number;
+  /** Soft time limit in seconds. */
+  softTimeLimit?: number;
+  /** Default message priority. */
+  priority?: number;
+  /** Parameter names, to place kwargs sent by Python callers (read from the function when omitted). */
+  params?: string[];
+}
+
+export interface ApplyOptions {
+  kwargs?: Record<string, unknown>;
+  /** Seconds from now before the task may run. */
+  countdown?: number;
+  /** Earliest time the task may run. */
+  eta?: Date | string;
+  /** Seconds from now, or a time, after which the task is not run (REVOKED, expired). */
+  expires?: number | Date | string;
+  priority?: number;
+  queue?: string;
+  exchange?: string;
+  routingKey?: string;
+  /** Use this id instead of a new uuid. */
+  taskId?: string;
+  timeLimit?: number;
+  softTimeLimit?: number;
+  ignoreResult?: boolean;
+  /** Name shown in logs and monitors instead of the task name. */
+  shadow?: string;
+  /** Extra message headers. */
+  headers?: Record<string, unknown>;
+  /** Workflow ids, set when a task sends another. */
+  parentId?: string;
+  rootId?: string;
+  groupId?: string;
+  groupIndex?: number;
+  retries?: number;
+}
+
+/** What a Task needs from its app to send itself. */
+export interface TaskSender {
+  sendTaskMessage<R>(name: string, args: readonly unknown[], options: ApplyOptions, defaults: TaskOptions): Promise<AsyncResult<R>>;
+}
+
+/** What the worker and the registry see of any task, whatever its argument and result types. */
+export interface RegisteredTask {
+  readonly name: string;
+  readonly options: TaskOptions;
+  readonly params: string[] | undefined;
+  /** Runs the function with arguments from a message. */
+  invoke(args: unknown[]): unknown;
+}
+
+export class Task<A extends unknown[] = unknown[], R = unknown> implements RegisteredTask {
+  /** Parameter names used to place kwargs. */
+  readonly params: string[] | undefined;
+
+  constructor(
+    private readonly sender: TaskSender,
+    readonly name: string,
+    readonly fn: (...args: A) => R | Promise<R>,
+    readonly options: TaskOptions = {},
+  ) {
+    this.params = options.params ?? parameterNames(fn as (...args: never[]) => unknown);
+  }
+
+  /** Sends the task with these arguments; resolves once the message is with the broker. */
+  delay(...args: A): Promise<AsyncResult<R>> {
+    return this.sender.sendTaskMessage<R>(this.name, args, {}, this.options);
+  }
+
+  /** Sends the task with options: countdown, eta, expires, priority, queue, kwargs, ... */
+  applyAsync(args: A, options: ApplyOptions = {}): Promise<AsyncResult<R>> {
+    return this.sender.sendTaskMessage<R>(this.name, args, options, this.options);
+  }
+
+  invoke(args: unknown[]): R | Promise<R> {
+    return this.fn(...(args as A));
+  }
+
+  /** Runs the function here and now, without a broker. */
+  async call(...args: A): Promise<R> {
+    return this.fn(...args);
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * sqlite:// result backend: Celery's result meta in a table of the same SQLite file the broker uses (or
+ * another), readable by every process on the machine.
+ *
+ * Connection string: `sqlite://PATH`, `sqlite:///abs/path.db`, `sqlite://:memory:`.
+ * Options: `resultExpires` (seconds, default 1 day; expired rows are swept every minute by writers),
+ * `pollInterval` / `poll_interval` (fallback check of awaited results, ms, default 1000),
+ * `busyTimeout` (ms, default 10 000). Waiters wake on the file's change within a millisecond or so.
+ */
+import type { Statement } from 'better-sqlite3';
+import { immediate, openDatabase, watchDatabase, type Database } from '../../util/sqlite.js';
+import { urlPath, urlQuery } from '../../util/url.js';
+import { KeyValueBackend, type KeyValueStore } from '../kv.js';
+import type { BackendFactory } from '../types.js';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS celeriac_results (
+  key        TEXT PRIMARY KEY,
+  value      TEXT NOT NULL,
+  expires_at INTEGER            -- ms since epoch, NULL = never
+);
+CREATE INDEX IF NOT EXISTS celeriac_results_expiry ON celeriac_results (expires_at) WHERE expires_at IS NOT NULL;
+`;
+
+const SWEEP_EVERY = 60_000;
+
+class SqliteKeyValueStore implements KeyValueStore {
+  private db: Database | undefined;
+  private readonly statements = new Map<string, Statement>();
+  private lastSweep = 0;
+
+  constructor(
+    private readonly path: string,
+    private readonly busyTimeout: number,
+  ) {}
+
+  private stmt(sql: string): Statement {
+    if (!this.db) throw new Error('sqlite result store used before open()');
+    let s = this.statements.get(sql);
+    if (!s) this.statements.set(sql, (s = this.db.prepare(sql)));
+    return s;
+  }
+
+  open(): void {
+    const db = openDatabase(this.path, this.busyTimeout);
+    immediate(db, () => db.exec(SCHEMA));
+    this.db = db;
+  }
+
+  close(): void {
+    this.statements.clear();
+    this.db?.close();
+    this.db = undefined;
+  }
+
+  get(key: string): string | undefined {
+    const row = this.stmt('SELECT value FROM celeriac_results WHERE key = ? AND (expires_at IS NULL OR expires_at > ?)').get(key, Date.now()) as
+      | { value: string }
+      | undefined;
+    return row?.value;
+  }
+
+  mget(keys: readonly string[]): (string | undefined)[] {
+    return keys.map((k) => this.get(k));
+  }
+
+  update(key: string, fn: (current: string | undefined) => string | undefined, ttlMs: number): void {
+    const now = Date.now();
+    const db = this.db;
+    if (!db) throw new Error('sqlite result store used before open()');
+    immediate(db, () => {
+      const next = fn(this.get(key));
+      if (next === undefined) return;
+      this.stmt('INSERT OR REPLACE INTO celeriac_results (key, value, expires_at) VALUES (?, ?, ?)').run(key, next, ttlMs > 0 ? now + ttlMs : null);
+    });
+    if (now - this.lastSweep > SWEEP_EVERY) {
+      this.lastSweep = now;
+      this.stmt('DELETE FROM celeriac_results WHERE expires_at IS NOT NULL AND expires_at <= ?').run(now);
+    }
+  }
+
+  delete(key: string): void {
+    this.stmt('DELETE FROM celeriac_results WHERE key = ?').run(key);
+  }
+
+  watch(listener: (key?: string) => void): () => void {
+    return watchDatabase(this.path, () => listener());
+  }
+}
+
+export const createBackend: BackendFactory = (url, options) => {
+  const query = urlQuery(url);
+  const poll = Number(options['pollInterval'] ?? query['poll_interval'] ?? 1000);
+  const busy = Number(options['busyTimeout'] ?? query['busy_timeout'] ?? 10_000);
+  return new KeyValueBackend(url, new SqliteKeyValueStore(urlPath(url) || './celeriac.db', busy), {
+    resultExpires: options.resultExpires ?? 86_400,
+    pollInterval: Number.isFinite(poll) && poll > 0 ? poll : 1000,
+  });
+};

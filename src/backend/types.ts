@@ -1,0 +1,36 @@
+/**
+ * The result-store contract. The app and the worker store and read Celery result meta only through
+ * `ResultBackend`; keys, tables and connections stay inside each plug-in.
+ *
+ * @remarks Left out on purpose: listing or scanning results (Celery has no such API either), and
+ * transactions across tasks. Group and chord bookkeeping (atomic counters) arrives with the canvas.
+ */
+import type { ResultMeta } from '../protocol/result-meta.js';
+
+export interface WaitOptions {
+  /** Give up after this many ms (ResultTimeoutError). Undefined waits forever. */
+  timeout?: number;
+  signal?: AbortSignal;
+}
+
+export interface ResultBackend {
+  /** The URL with the password masked. */
+  readonly url: string;
+  connect(): Promise<void>;
+  close(): Promise<void>;
+  /** Stores a task's meta. A stored SUCCESS is never overwritten; a ready state is never replaced by a non-ready one. */
+  storeResult(meta: ResultMeta): Promise<void>;
+  /** The stored meta, or PENDING when there is none. */
+  getMeta(taskId: string): Promise<ResultMeta>;
+  /** Resolves once the task is in a ready state (SUCCESS, FAILURE, REVOKED). */
+  waitFor(taskId: string, options?: WaitOptions): Promise<ResultMeta>;
+  forget(taskId: string): Promise<void>;
+}
+
+export interface BackendOptions {
+  /** Seconds a result is kept (Celery's result_expires; default 1 day; 0 keeps forever). */
+  resultExpires?: number;
+  [option: string]: unknown;
+}
+
+export type BackendFactory = (url: string, options: BackendOptions) => ResultBackend;

@@ -1,0 +1,14 @@
+/**
+ * The one file that names the built-in brokers and result backends: URL scheme to a lazy import, so an
+ * app loads only the driver it uses.
+ */
+import type { Plugins } from './app/celeriac.js';
+
+export function registerBuiltins({ transports, backends }: Plugins): void {
+  transports
+    .register('memory', async () => (await import('./transport/memory/index.js')).createTransport)
+    .register('sqlite', async () => (await import('./transport/sqlite/index.js')).createTransport);
+  backends
+    .register('memory', async () => (await import('./backend/memory/index.js')).createBackend)
+    .register('sqlite', async () => (await import('./backend/sqlite/index.js')).createBackend);
+}

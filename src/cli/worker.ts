@@ -1,0 +1,94 @@
+/** `celeriac worker`: load the app, print the banner, consume until SIGTERM/SIGINT (twice = cold). */
+import { availableParallelism, platform, release } from 'node:os';
+import type { Command } from 'commander';
+import { Worker, createLogger, type Celeriac } from '../index.js';
+import { loadApp } from './load-app.js';
+import { parseNumberOption, UsageError } from './usage.js';
+
+interface WorkerFlags {
+  app?: string;
+  queues?: string;
+  concurrency?: string;
+  loglevel: string;
+  hostname?: string;
+  prefetchMultiplier?: string;
+  acksLate?: boolean;
+  pool: string;
+  logFormat?: string;
+}
+
+const LEVELS = ['trace', 'debug', 'info', 'warn', 'warning', 'error', 'fatal', 'critical', 'silent'];
+
+export function banner(app: Celeriac, worker: Worker, version: string): string {
+  const { broker, backend } = app.describe();
+  const queues = worker.queues.map((q) => `                .> ${q.padEnd(16)} exchange=${q}(direct) key=${q}`).join('\n');
+  const tasks = [...app.tasks.keys()].sort().map((t) => `  . ${t}`).join('\n') || '  (none registered: check -A)';
+  return [
+    ` -------------- ${worker.hostname} v${version} (Node ${process.version})`,
+    `--- ***** ----- ${platform()}-${release()}`,
+    '-- ******* ---- ',
+    '- *** --- * --- ',
+    '- ** ---------- [config]',
+    `- ** ---------- .> app:         ${app.main}`,
+    `- ** ---------- .> transport:   ${broker}`,
+    `- ** ---------- .> results:     ${backend}`,
+    `- *** --- * --- .> concurrency: ${worker.concurrency} (${worker.pool.name})`,
+    `-- ******* ---- .> prefetch:    ${worker.prefetch} (acks ${worker.app.conf.acksLate ? 'late' : 'early'})`,
+    '--- ***** ----- ',
+    ' -------------- [queues]',
+    queues,
+    '',
+    '[tasks]',
+    tasks,
+    '',
+  ].join('\n');
+}
+
+export function registerWorker(program: Command): void {
+  program
+    .command('worker')
+    .description('Start a worker that consumes task queues')
+    .option('-A, --app <module>', 'module that exports the app (path[:export]), TypeScript or JavaScript')
+    .option('-Q, --queues <list>', 'comma-separated queues to consume (default: the default queue)')
+    .option('-c, --concurrency <n>', `tasks run at once (default: number of CPUs, ${availableParallelism()})`)
+    .option('-P, --pool <kind>', 'pool implementation: async', 'async')
+    .option('-n, --hostname <name>', 'node name, %h = host name (default celeriac@%h)')
+    .option('-l, --loglevel <level>', `log level: ${LEVELS.join(', ')}`, 'info')
+    .option('--prefetch-multiplier <n>', 'messages held per concurrency slot')
+    .option('--acks-late', 'ack messages after the task finished (at-least-once)')
+    .option('--log-format <format>', 'pretty or json (default: pretty on a terminal)')
+    .action(async (flags: WorkerFlags) => {
+      let level = flags.loglevel.toLowerCase();
+      if (!LEVELS.includes(level)) throw new UsageError(`-l expects one of ${LEVELS.join(', ')}; got '${flags.loglevel}'`);
+      level = level === 'warning' ? 'warn' : level === 'critical' ? 'fatal' : level;
+      if (flags.pool !== 'async') throw new UsageError(`-P expects 'async' (threads and processes pools are coming); got '${flags.pool}'`);
+      if (flags.logFormat && !['pretty', 'json'].includes(flags.logFormat)) throw new UsageError(`--log-format expects pretty or json; got '${flags.logFormat}'`);
+      const concurrency = flags.concurrency === undefined ? undefined : parseNumberOption('-c', flags.concurrency, { min: 1, integer: true });
+      const prefetchMultiplier = flags.prefetchMultiplier === undefined ? undefined : parseNumberOption('--prefetch-multiplier', flags.prefetchMultiplier, { min: 0, integer: true });
+      const queues = flags.queues?.split(',').map((q) => q.trim()).filter(Boolean);
+      const app = await loadApp(flags.app);
+      const logger = createLogger({ level, pretty: flags.logFormat === undefined ? undefined : flags.logFormat === 'pretty' });
+      const worker = new Worker(app, { queues, concurrency, prefetchMultiplier, hostname: flags.hostname, acksLate: flags.acksLate, logger });
+      const version = (program.version() ?? '0.0.0');
+      let signals = 0;
+      const onSignal = (sig: NodeJS.Signals): void => {
+        signals++;
+        if (signals === 1) {
+          logger.warn('%s received: warm shutdown (finishing running tasks; %s again for a cold shutdown)', sig, sig);
+          void worker.stop();
+        } else {
+          logger.warn('%s received again: cold shutdown (handing running tasks back)', sig);
+          void worker.stop({ cold: true });
+        }
+      };
+      process.on('SIGTERM', onSignal);
+      process.on('SIGINT', onSignal);
+      process.stdout.write(banner(app, worker, version));
+      await worker.start();
+      await new Promise<void>((resolve) => worker.once('stopped', resolve));
+      await app.close();
+      logger.flush?.();
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+    });
+}

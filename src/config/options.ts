@@ -1,0 +1,59 @@
+/**
+ * Every app option in one declared table: type (a zod schema), default, environment variable and a
+ * one-line doc. `loadConfig()` is an explicit call; importing this file does nothing.
+ */
+import { availableParallelism } from 'node:os';
+import { z } from 'zod';
+
+export const DEFAULT_URL = 'sqlite://./celeriac.db';
+
+const route = z.union([
+  z.string().min(1),
+  z.object({
+    queue: z.string().min(1).optional(),
+    exchange: z.string().optional(),
+    routingKey: z.string().optional(),
+    priority: z.number().int().min(0).max(255).optional(),
+  }).strict(),
+]);
+
+export interface OptionSpec<S extends z.ZodTypeAny> {
+  schema: S;
+  default: z.input<S>;
+  env?: string;
+  doc: string;
+}
+
+function option<S extends z.ZodTypeAny>(spec: OptionSpec<S>): OptionSpec<S> {
+  return spec;
+}
+
+/** The table. Keys are the option names users write. */
+export const OPTIONS = {
+  broker: option({ schema: z.string().min(1), default: DEFAULT_URL, env: 'CELERIAC_BROKER_URL', doc: 'Broker URL: sqlite://PATH (default), memory://, and more as plug-ins land.' }),
+  backend: option({ schema: z.string().min(1), default: DEFAULT_URL, env: 'CELERIAC_RESULT_BACKEND', doc: 'Result backend URL: sqlite://PATH (default), memory://.' }),
+  defaultQueue: option({ schema: z.string().min(1), default: 'celery', env: 'CELERIAC_DEFAULT_QUEUE', doc: "Queue for tasks no route names (Celery's task_default_queue)." }),
+  taskRoutes: option({ schema: z.record(z.string(), route), default: {}, doc: "Task name or glob ('tasks.*') to a queue name or { queue, exchange, routingKey, priority }." }),
+  taskSerializer: option({ schema: z.enum(['json', 'msgpack']), default: 'json', env: 'CELERIAC_TASK_SERIALIZER', doc: 'Serializer of task messages. Pickle is refused.' }),
+  resultExpires: option({ schema: z.number().min(0), default: 86_400, env: 'CELERIAC_RESULT_EXPIRES', doc: 'Seconds a result is kept; 0 keeps results forever.' }),
+  resultExtended: option({ schema: z.boolean(), default: false, doc: 'Store name, args, kwargs, worker, retries and queue with each result.' }),
+  taskIgnoreResult: option({ schema: z.boolean(), default: false, doc: 'Default for tasks: store no result.' }),
+  taskTrackStarted: option({ schema: z.boolean(), default: false, doc: 'Default for tasks: record STARTED when a worker begins running them.' }),
+  acksLate: option({ schema: z.boolean(), default: false, env: 'CELERIAC_ACKS_LATE', doc: 'Ack a task message after the task finished (at-least-once) instead of when it starts.' }),
+  prefetchMultiplier: option({ schema: z.number().int().min(0), default: 4, env: 'CELERIAC_PREFETCH_MULTIPLIER', doc: 'Messages a worker holds per concurrency slot; 0 = unlimited.' }),
+  concurrency: option({ schema: z.number().int().min(1), default: availableParallelism(), env: 'CELERIAC_CONCURRENCY', doc: 'Tasks a worker runs at once (default: number of CPUs).' }),
+  visibilityTimeout: option({ schema: z.number().int().min(1000), default: 3_600_000, env: 'CELERIAC_VISIBILITY_TIMEOUT', doc: 'ms before an unacked message of a vanished worker is delivered again.' }),
+  brokerOptions: option({ schema: z.record(z.string(), z.unknown()), default: {}, doc: 'Options passed to the broker plug-in (see its header).' }),
+  backendOptions: option({ schema: z.record(z.string(), z.unknown()), default: {}, doc: 'Options passed to the result backend plug-in.' }),
+  logLevel: option({ schema: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']), default: 'info', env: 'CELERIAC_LOG_LEVEL', doc: 'Log level of workers and the CLI.' }),
+} as const;
+
+export type OptionName = keyof typeof OPTIONS;
+
+/** The resolved configuration: every option present with its type. */
+export type Config = { [K in OptionName]: z.output<(typeof OPTIONS)[K]['schema']> };
+
+/** What users pass: every option optional. */
+export type ConfigInput = { [K in OptionName]?: z.input<(typeof OPTIONS)[K]['schema']> };
+
+export type RouteSpec = z.output<typeof route>;

@@ -1,0 +1,149 @@
+/**
+ * The whole celeriac error tree, and the wire form of exceptions (Celery's exc_type / exc_message / exc_module).
+ *
+ *   CeleriacError                      code            retryable
+ *    ├── ConfigError                   E_CONFIG        no    bad option value, unknown option
+ *    ├── ProtocolError                 E_PROTOCOL      no    a message that cannot be parsed
+ *    │    └── ContentDisallowedError   E_CONTENT       no    pickle / yaml / unknown serializer
+ *    ├── TransportError                E_TRANSPORT     yes   broker unreachable, connection lost
+ *    │    └── UnknownTransportError    E_NO_TRANSPORT  no    no broker plug-in for a URL scheme
+ *    ├── BackendError                  E_BACKEND       yes   result store unreachable
+ *    ├── ResultTimeoutError            E_TIMEOUT       yes   AsyncResult.get() gave up waiting
+ *    └── TaskError                     E_TASK          no    anything a task run produced
+ *         ├── NotRegisteredError       E_NOT_REGISTERED      the worker does not know the task name
+ *         ├── TaskRevokedError         E_REVOKED             revoked or expired before it ran
+ *         └── RemoteTaskError          E_REMOTE              an exception raised by a task on a worker,
+ *                                                            rebuilt from the result store (carries the
+ *                                                            remote type, module and traceback)
+ *
+ * Every message says what to do about it. Errors set `name` to their class name so logs read well.
+ */
+
+export interface CeleriacErrorOptions {
+  cause?: unknown;
+}
+
+export class CeleriacError extends Error {
+  readonly code: string = 'E_CELERIAC';
+  readonly retryable: boolean = false;
+  constructor(message: string, options?: CeleriacErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+    Object.setPrototypeOf(this, new.target.prototype);
+  }
+}
+
+export class ConfigError extends CeleriacError {
+  override readonly code = 'E_CONFIG';
+}
+
+export class ProtocolError extends CeleriacError {
+  override readonly code: string = 'E_PROTOCOL';
+}
+
+export class ContentDisallowedError extends ProtocolError {
+  override readonly code = 'E_CONTENT';
+}
+
+export class TransportError extends CeleriacError {
+  override readonly code: string = 'E_TRANSPORT';
+  override readonly retryable: boolean = true;
+}
+
+export class UnknownTransportError extends TransportError {
+  override readonly code = 'E_NO_TRANSPORT';
+  override readonly retryable = false;
+}
+
+export class BackendError extends CeleriacError {
+  override readonly code = 'E_BACKEND';
+  override readonly retryable = true;
+}
+
+export class ResultTimeoutError extends CeleriacError {
+  override readonly code = 'E_TIMEOUT';
+  override readonly retryable = true;
+}
+
+export class TaskError extends CeleriacError {
+  override readonly code: string = 'E_TASK';
+}
+
+export class NotRegisteredError extends TaskError {
+  override readonly code = 'E_NOT_REGISTERED';
+  constructor(readonly taskName: string, options?: CeleriacErrorOptions) {
+    super(
+      `unregistered task '${taskName}': no worker consuming this queue knows it. ` +
+        `Register it with app.task('${taskName}', fn) in the module the worker loads (-A), or route it to a worker that has it.`,
+      options,
+    );
+  }
+}
+
+export class TaskRevokedError extends TaskError {
+  override readonly code = 'E_REVOKED';
+}
+
+/** An exception raised by a task on a worker (ours or Python's), rebuilt from its wire form. */
+export class RemoteTaskError extends TaskError {
+  override readonly code = 'E_REMOTE';
+  constructor(
+    readonly excType: string,
+    readonly excMessage: string,
+    readonly excModule: string | null,
+    readonly remoteTraceback: string | null,
+  ) {
+    super(`${excType}: ${excMessage}`);
+  }
+}
+
+/** Celery's wire form of an exception, as stored in a FAILURE result's `result` field. */
+export interface WireException {
+  exc_type: string;
+  exc_message: unknown;
+  exc_module: string | null;
+}
+
+/** The module name celeriac's own errors carry on the wire, so Python shows where they came from. */
+const CELERIAC_MODULE = 'celeriac';
+
+/** Turns anything a task threw into Celery's wire form. */
+export function toWireException(err: unknown): WireException {
+  if (err instanceof RemoteTaskError) {
+    return { exc_type: err.excType, exc_message: [err.excMessage], exc_module: err.excModule };
+  }
+  if (err instanceof NotRegisteredError) {
+    return { exc_type: 'NotRegistered', exc_message: [err.taskName], exc_module: 'celery.exceptions' };
+  }
+  if (err instanceof TaskRevokedError) {
+    return { exc_type: 'TaskRevokedError', exc_message: [err.message], exc_module: 'celery.exceptions' };
+  }
+  if (err instanceof Error) {
+    const module = err instanceof CeleriacError ? CELERIAC_MODULE : 'builtins';
+    return { exc_type: err.name || 'Error', exc_message: [err.message], exc_module: module };
+  }
+  return { exc_type: 'Error', exc_message: [String(err)], exc_module: 'builtins' };
+}
+
+/** Renders Celery's exc_message (a list of exception args, or a string) as one line. */
+export function wireMessageText(excMessage: unknown): string {
+  if (Array.isArray(excMessage)) {
+    return excMessage.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(', ');
+  }
+  if (typeof excMessage === 'string') return excMessage;
+  return JSON.stringify(excMessage);
+}
+
+/** Rebuilds an error from Celery's wire form; NotRegistered comes back as NotRegisteredError. */
+export function fromWireException(wire: unknown, traceback: string | null = null): TaskError {
+  if (wire === null || typeof wire !== 'object' || !('exc_type' in wire)) {
+    return new RemoteTaskError('Error', wireMessageText(wire), null, traceback);
+  }
+  const w = wire as WireException;
+  const text = wireMessageText(w.exc_message);
+  if (w.exc_type === 'NotRegistered') {
+    const name = Array.isArray(w.exc_message) && typeof w.exc_message[0] === 'string' ? w.exc_message[0] : text;
+    return new NotRegisteredError(name.replace(/^'(.*)'$/, '$1'));
+  }
+  return new RemoteTaskError(w.exc_type, text, w.exc_module ?? null, traceback);
+}

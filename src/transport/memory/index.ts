@@ -1,0 +1,135 @@
+/**
+ * memory:// — a whole broker inside one process, for tests and single-process apps.
+ *
+ * Features: direct, topic and fanout exchanges (through the virtual router), priorities (higher first),
+ * prefetch, ack / reject / requeue, a dead-letter list. Nothing is persistent or shared between processes.
+ * Connection string: `memory://` (anything after the scheme names a separate broker inside the app).
+ * Options: `visibilityTimeout` (ms, default 1 h).
+ *
+ * State lives on the instance: two apps with `memory://` do not share queues unless they share a transport.
+ */
+import { VirtualTransport } from '../virtual/base.js';
+import type { ClaimedMessage, PutItem, StoredDeadLetter, VirtualStore } from '../virtual/store.js';
+import type { Binding, ExchangeDeclaration, QueueDeclaration, QueueInfo, TransportFactory, TransportOptions } from '../types.js';
+
+interface Stored extends PutItem {
+  seq: number;
+  redelivered: boolean;
+}
+
+interface Held {
+  msg: Stored;
+  owner: string;
+  visibleAt: number;
+}
+
+class MemoryStore implements VirtualStore {
+  readonly capabilities = {
+    name: 'memory', fanout: true, topic: true, priority: 'higher-first', persistent: false,
+    crossProcess: false, visibilityTimeout: true, deadLetter: true,
+  } as const;
+  private readonly exchanges = new Map<string, ExchangeDeclaration>();
+  private readonly bindingsOf = new Map<string, Binding[]>();
+  private readonly ready = new Map<string, Stored[]>();
+  private readonly held = new Map<string, Held>();
+  private readonly dead: StoredDeadLetter[] = [];
+  private readonly listeners = new Set<() => void>();
+  private seq = 0;
+
+  constructor(private readonly now: () => number) {}
+
+  open(): void {}
+  close(): void {}
+  declareExchange(e: ExchangeDeclaration): void { this.exchanges.set(e.name, e); }
+  getExchange(name: string): ExchangeDeclaration | undefined { return this.exchanges.get(name); }
+  declareQueue(q: QueueDeclaration): void { if (!this.ready.has(q.name)) this.ready.set(q.name, []); }
+  deleteQueue(name: string): void {
+    this.ready.delete(name);
+    for (const [ex, list] of this.bindingsOf) this.bindingsOf.set(ex, list.filter((b) => b.queue !== name));
+  }
+  addBinding(b: Binding): void {
+    const list = this.bindingsOf.get(b.exchange) ?? [];
+    if (!list.some((x) => x.queue === b.queue && x.routingKey === b.routingKey)) list.push(b);
+    this.bindingsOf.set(b.exchange, list);
+  }
+  bindings(exchange: string): Binding[] { return this.bindingsOf.get(exchange) ?? []; }
+
+  private insert(msg: Stored): void {
+    const q = this.ready.get(msg.queue) ?? [];
+    this.ready.set(msg.queue, q);
+    // Keep each queue ordered by priority (higher first), then by arrival.
+    let i = q.length;
+    while (i > 0 && ((q[i - 1] as Stored).priority < msg.priority || ((q[i - 1] as Stored).priority === msg.priority && (q[i - 1] as Stored).seq > msg.seq))) i--;
+    q.splice(i, 0, msg);
+  }
+
+  put(items: readonly PutItem[]): void {
+    for (const item of items) this.insert({ ...item, seq: this.seq++, redelivered: false });
+    for (const l of this.listeners) l();
+  }
+
+  claim(queues: readonly string[], max: number, owner: string, visibleAt: number): ClaimedMessage[] {
+    const now = this.now();
+    for (const h of this.held.values()) if (h.visibleAt <= now) this.requeue([h.msg.tag]);
+    const out: ClaimedMessage[] = [];
+    while (out.length < max) {
+      let best: Stored[] | undefined;
+      for (const name of queues) {
+        const head = this.ready.get(name)?.[0];
+        const cur = best?.[0];
+        if (head && (!cur || head.priority > cur.priority || (head.priority === cur.priority && head.seq < cur.seq))) best = this.ready.get(name);
+      }
+      const msg = best?.shift();
+      if (!msg) break;
+      this.held.set(msg.tag, { msg, owner, visibleAt });
+      out.push({ tag: msg.tag, queue: msg.queue, envelope: msg.envelope, redelivered: msg.redelivered });
+    }
+    return out;
+  }
+
+  extend(tags: readonly string[], visibleAt: number): void {
+    for (const t of tags) { const h = this.held.get(t); if (h) h.visibleAt = visibleAt; }
+  }
+  ack(tags: readonly string[]): void { for (const t of tags) this.held.delete(t); }
+  requeue(tags: readonly string[]): void {
+    for (const t of tags) {
+      const h = this.held.get(t);
+      if (!h) continue;
+      this.held.delete(t);
+      this.insert({ ...h.msg, redelivered: true });
+    }
+    if (tags.length) for (const l of this.listeners) l();
+  }
+  deadLetter(tag: string, reason: string, at: number): void {
+    const h = this.held.get(tag);
+    if (!h) return;
+    this.held.delete(tag);
+    this.dead.unshift({ id: tag, queue: h.msg.queue, reason, at, envelope: h.msg.envelope });
+  }
+  release(owner: string): void {
+    this.requeue([...this.held.values()].filter((h) => h.owner === owner).map((h) => h.msg.tag));
+  }
+  purge(queue: string): number {
+    const n = this.ready.get(queue)?.length ?? 0;
+    if (n) this.ready.set(queue, []);
+    return n;
+  }
+  info(queue: string): QueueInfo {
+    let unacked = 0;
+    for (const h of this.held.values()) if (h.msg.queue === queue) unacked++;
+    return { name: queue, messages: this.ready.get(queue)?.length ?? 0, unacked };
+  }
+  listQueues(): QueueInfo[] { return [...this.ready.keys()].sort().map((q) => this.info(q)); }
+  deadLetters(limit: number): StoredDeadLetter[] { return this.dead.slice(0, limit); }
+  watch(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+}
+
+export const createTransport: TransportFactory = (url: string, options: TransportOptions) => {
+  const transport: VirtualTransport = new VirtualTransport(url, new MemoryStore(() => transport.clock.now()), {
+    visibilityTimeout: options.visibilityTimeout,
+  });
+  return transport;
+};

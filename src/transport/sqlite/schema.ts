@@ -1,0 +1,44 @@
+/** The broker's tables in the SQLite file. Created idempotently by whichever process opens the file first. */
+
+export const SCHEMA = `
+CREATE TABLE IF NOT EXISTS celeriac_messages (
+  id          INTEGER PRIMARY KEY AUTOINCREMENT,
+  queue       TEXT    NOT NULL,
+  priority    INTEGER NOT NULL DEFAULT 0,
+  tag         TEXT    NOT NULL UNIQUE,
+  envelope    TEXT    NOT NULL,
+  visible_at  INTEGER NOT NULL,            -- ms since epoch; claimable when <= now
+  owner       TEXT,                        -- consumer holding it, NULL when ready
+  redelivered INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS celeriac_messages_next ON celeriac_messages (queue, priority DESC, id);
+CREATE INDEX IF NOT EXISTS celeriac_messages_owner ON celeriac_messages (owner) WHERE owner IS NOT NULL;
+CREATE TABLE IF NOT EXISTS celeriac_queues (
+  name        TEXT PRIMARY KEY,
+  declaration TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS celeriac_exchanges (
+  name        TEXT PRIMARY KEY,
+  type        TEXT NOT NULL,
+  declaration TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS celeriac_bindings (
+  exchange    TEXT NOT NULL,
+  queue       TEXT NOT NULL,
+  routing_key TEXT NOT NULL,
+  PRIMARY KEY (exchange, queue, routing_key)
+);
+CREATE TABLE IF NOT EXISTS celeriac_owners (
+  owner       TEXT PRIMARY KEY,
+  host        TEXT NOT NULL,
+  pid         INTEGER NOT NULL,
+  seen_at     INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS celeriac_dead_letters (
+  id          TEXT PRIMARY KEY,
+  queue       TEXT NOT NULL,
+  reason      TEXT NOT NULL,
+  at          INTEGER NOT NULL,
+  envelope    TEXT NOT NULL
+);
+`;

@@ -1,0 +1,259 @@
+/** The SQLite implementation of the virtual-transport primitives (see ./index.ts for the plug-in header). */
+import { hostname } from 'node:os';
+import type { Statement } from 'better-sqlite3';
+import type { ClaimedMessage, PutItem, StoredDeadLetter, VirtualStore } from '../virtual/store.js';
+import type { Binding, ExchangeDeclaration, QueueDeclaration, QueueInfo, TransportCapabilities } from '../types.js';
+import { immediate, openDatabase, watchDatabase, type Database } from '../../util/sqlite.js';
+import { SCHEMA } from './schema.js';
+
+/** How often (ms) a claimer looks for consumers whose process died on this host. */
+const REAP_EVERY = 1000;
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export class SqliteStore implements VirtualStore {
+  readonly capabilities: TransportCapabilities = {
+    name: 'sqlite', fanout: true, topic: true, priority: 'higher-first', persistent: true,
+    crossProcess: true, visibilityTimeout: true, deadLetter: true,
+  };
+  now: () => number = Date.now;
+  private db: Database | undefined;
+  private readonly statements = new Map<string, Statement>();
+  private readonly listeners = new Set<() => void>();
+  private readonly knownOwners = new Set<string>();
+  private readonly host = hostname();
+  private unwatchFile: (() => void) | undefined;
+  private lastReap = 0;
+
+  constructor(
+    readonly path: string,
+    private readonly options: { busyTimeout: number },
+  ) {}
+
+  private get conn(): Database {
+    if (!this.db) throw new Error('sqlite store used before open()');
+    return this.db;
+  }
+
+  open(): void {
+    const db = openDatabase(this.path, this.options.busyTimeout);
+    immediate(db, () => db.exec(SCHEMA));
+    this.db = db;
+  }
+
+  close(): void {
+    this.unwatchFile?.();
+    this.unwatchFile = undefined;
+    this.statements.clear();
+    if (this.db) {
+      const db = this.db;
+      if (this.knownOwners.size) {
+        const del = db.prepare('DELETE FROM celeriac_owners WHERE owner = ?');
+        for (const o of this.knownOwners) del.run(o);
+      }
+      this.db = undefined;
+      db.close();
+    }
+  }
+
+  declareExchange(e: ExchangeDeclaration): void {
+    this.stmt('INSERT OR REPLACE INTO celeriac_exchanges (name, type, declaration) VALUES (?, ?, ?)').run(e.name, e.type, JSON.stringify(e));
+  }
+
+  getExchange(name: string): ExchangeDeclaration | undefined {
+    const row = this.stmt('SELECT declaration FROM celeriac_exchanges WHERE name = ?').get(name) as { declaration: string } | undefined;
+    return row ? (JSON.parse(row.declaration) as ExchangeDeclaration) : undefined;
+  }
+
+  declareQueue(q: QueueDeclaration): void {
+    this.stmt('INSERT OR REPLACE INTO celeriac_queues (name, declaration) VALUES (?, ?)').run(q.name, JSON.stringify(q));
+  }
+
+  deleteQueue(name: string): void {
+    const db = this.conn;
+    immediate(db, () => {
+      this.stmt('DELETE FROM celeriac_messages WHERE queue = ?').run(name);
+      this.stmt('DELETE FROM celeriac_bindings WHERE queue = ?').run(name);
+      this.stmt('DELETE FROM celeriac_queues WHERE name = ?').run(name);
+    });
+  }
+
+  addBinding(b: Binding): void {
+    this.stmt('INSERT OR IGNORE INTO celeriac_bindings (exchange, queue, routing_key) VALUES (?, ?, ?)').run(b.exchange, b.queue, b.routingKey);
+  }
+
+  bindings(exchange: string): Binding[] {
+    const rows = this.stmt('SELECT queue, routing_key FROM celeriac_bindings WHERE exchange = ? ORDER BY rowid').all(exchange) as { queue: string; routing_key: string }[];
+    return rows.map((r) => ({ exchange, queue: r.queue, routingKey: r.routing_key }));
+  }
+
+  put(items: readonly PutItem[]): void {
+    const db = this.conn;
+    const insert = this.stmt('INSERT INTO celeriac_messages (queue, priority, tag, envelope, visible_at) VALUES (?, ?, ?, ?, ?)');
+    const now = this.now();
+    if (items.length === 1) {
+      const i = items[0] as PutItem;
+      insert.run(i.queue, i.priority, i.tag, i.envelope, now);
+    } else {
+      immediate(db, () => {
+        for (const i of items) insert.run(i.queue, i.priority, i.tag, i.envelope, now);
+      });
+    }
+    for (const l of this.listeners) l();
+  }
+
+  /** A prepared statement, compiled once per connection. */
+  private stmt(sql: string): Statement {
+    let s = this.statements.get(sql);
+    if (!s) {
+      s = this.conn.prepare(sql);
+      this.statements.set(sql, s);
+    }
+    return s;
+  }
+
+  private claimStatement(count: number): Statement {
+    const marks = Array.from({ length: count }, () => '?').join(', ');
+    return this.stmt(
+        `UPDATE celeriac_messages
+            SET owner = @owner, visible_at = @visibleAt,
+                redelivered = CASE WHEN owner IS NULL THEN redelivered ELSE 1 END
+          WHERE id IN (SELECT id FROM celeriac_messages
+                        WHERE queue IN (${marks}) AND visible_at <= @now
+                        ORDER BY priority DESC, id LIMIT @max)
+        RETURNING id, priority, tag, queue, envelope, redelivered`,
+    );
+  }
+
+  claim(queues: readonly string[], max: number, owner: string, visibleAt: number): ClaimedMessage[] {
+    if (queues.length === 0 || max <= 0) return [];
+    const now = this.now();
+    if (!this.knownOwners.has(owner)) this.registerOwner(owner, now);
+    if (now - this.lastReap >= REAP_EVERY) this.reapDeadOwners(now);
+    const rows = this.claimStatement(queues.length).all(...queues, { owner, visibleAt, now, max }) as {
+      id: number; priority: number; tag: string; queue: string; envelope: string; redelivered: number;
+    }[];
+    rows.sort((a, b) => b.priority - a.priority || a.id - b.id);
+    return rows.map((r) => ({ tag: r.tag, queue: r.queue, envelope: r.envelope, redelivered: r.redelivered === 1 }));
+  }
+
+  private registerOwner(owner: string, now: number): void {
+    this.stmt('INSERT OR REPLACE INTO celeriac_owners (owner, host, pid, seen_at) VALUES (?, ?, ?, ?)').run(owner, this.host, process.pid, now);
+    this.knownOwners.add(owner);
+  }
+
+  /** Hands back the messages of consumers whose process on this host no longer exists. */
+  private reapDeadOwners(now: number): void {
+    this.lastReap = now;
+    const db = this.conn;
+    const owners = this.stmt('SELECT owner, pid FROM celeriac_owners WHERE host = ?').all(this.host) as { owner: string; pid: number }[];
+    const dead = owners.filter((o) => o.pid !== process.pid && !pidAlive(o.pid));
+    if (dead.length === 0) return;
+    immediate(db, () => {
+      for (const o of dead) {
+        this.stmt('UPDATE celeriac_messages SET owner = NULL, visible_at = ?, redelivered = 1 WHERE owner = ?').run(now, o.owner);
+        this.stmt('DELETE FROM celeriac_owners WHERE owner = ?').run(o.owner);
+      }
+    });
+  }
+
+  extend(tags: readonly string[], visibleAt: number): void {
+    const db = this.conn;
+    const stmt = this.stmt('UPDATE celeriac_messages SET visible_at = ? WHERE tag = ? AND owner IS NOT NULL');
+    immediate(db, () => {
+      for (const t of tags) stmt.run(visibleAt, t);
+    });
+  }
+
+  ack(tags: readonly string[]): void {
+    const db = this.conn;
+    const stmt = this.stmt('DELETE FROM celeriac_messages WHERE tag = ?');
+    if (tags.length === 1) stmt.run(tags[0]);
+    else immediate(db, () => {
+      for (const t of tags) stmt.run(t);
+    });
+  }
+
+  requeue(tags: readonly string[]): void {
+    if (tags.length === 0) return;
+    const db = this.conn;
+    const stmt = this.stmt('UPDATE celeriac_messages SET owner = NULL, visible_at = ?, redelivered = 1 WHERE tag = ?');
+    const now = this.now();
+    immediate(db, () => {
+      for (const t of tags) stmt.run(now, t);
+    });
+    for (const l of this.listeners) l();
+  }
+
+  deadLetter(tag: string, reason: string, at: number): void {
+    const db = this.conn;
+    immediate(db, () => {
+      this.stmt(
+        'INSERT OR REPLACE INTO celeriac_dead_letters (id, queue, reason, at, envelope) SELECT tag, queue, ?, ?, envelope FROM celeriac_messages WHERE tag = ?',
+      ).run(reason, at, tag);
+      this.stmt('DELETE FROM celeriac_messages WHERE tag = ?').run(tag);
+    });
+  }
+
+  release(owner: string): void {
+    const db = this.conn;
+    immediate(db, () => {
+      this.stmt('UPDATE celeriac_messages SET owner = NULL, visible_at = ?, redelivered = 1 WHERE owner = ?').run(this.now(), owner);
+      this.stmt('DELETE FROM celeriac_owners WHERE owner = ?').run(owner);
+    });
+    this.knownOwners.delete(owner);
+    for (const l of this.listeners) l();
+  }
+
+  purge(queue: string): number {
+    return this.stmt('DELETE FROM celeriac_messages WHERE queue = ? AND owner IS NULL').run(queue).changes;
+  }
+
+  info(queue: string): QueueInfo {
+    const row = this.conn
+      .prepare('SELECT count(*) FILTER (WHERE owner IS NULL) AS ready, count(*) FILTER (WHERE owner IS NOT NULL) AS held FROM celeriac_messages WHERE queue = ?')
+      .get(queue) as { ready: number; held: number };
+    return { name: queue, messages: row.ready, unacked: row.held };
+  }
+
+  listQueues(): QueueInfo[] {
+    const rows = this.conn
+      .prepare(
+        `SELECT name, coalesce(ready, 0) AS ready, coalesce(held, 0) AS held FROM
+           (SELECT name FROM celeriac_queues UNION SELECT DISTINCT queue FROM celeriac_messages) n
+           LEFT JOIN (SELECT queue, count(*) FILTER (WHERE owner IS NULL) AS ready,
+                             count(*) FILTER (WHERE owner IS NOT NULL) AS held
+                        FROM celeriac_messages GROUP BY queue) c ON c.queue = n.name
+          ORDER BY name`,
+      )
+      .all() as { name: string; ready: number; held: number }[];
+    return rows.map((r) => ({ name: r.name, messages: r.ready, unacked: r.held }));
+  }
+
+  deadLetters(limit: number): StoredDeadLetter[] {
+    return this.stmt('SELECT id, queue, reason, at, envelope FROM celeriac_dead_letters ORDER BY at DESC LIMIT ?').all(limit) as StoredDeadLetter[];
+  }
+
+  watch(listener: () => void): () => void {
+    this.listeners.add(listener);
+    if (!this.unwatchFile) {
+      this.unwatchFile = watchDatabase(this.path, () => {
+        for (const l of this.listeners) l();
+      });
+    }
+    return () => {
+      this.listeners.delete(listener);
+      if (this.listeners.size === 0) {
+        this.unwatchFile?.();
+        this.unwatchFile = undefined;
+      }
+    };
+  }
+}

@@ -1,0 +1,166 @@
+/**
+ * `VirtualTransport`: the whole Transport contract over a `VirtualStore`'s primitives. Exchange routing,
+ * the prefetch window, ack/reject/requeue, dead-lettering and waking consumers are written here once.
+ */
+import { ProtocolError, TransportError } from '../../errors.js';
+import { decodeEnvelope, encodeEnvelope } from '../../protocol/envelope.js';
+import type { RawMessage } from '../../protocol/message.js';
+import type { Clock } from '../../util/clock.js';
+import { systemClock } from '../../util/clock.js';
+import { uuid } from '../../util/ids.js';
+import type {
+  Binding,
+  ConsumerOptions,
+  DeadLetter,
+  ExchangeDeclaration,
+  OutgoingMessage,
+  PublishOptions,
+  QueueDeclaration,
+  QueueInfo,
+  Transport,
+  TransportCapabilities,
+} from '../types.js';
+import { VirtualConsumer } from './consumer.js';
+import { route } from './exchange.js';
+import type { PutItem, VirtualStore } from './store.js';
+
+export interface VirtualTransportOptions {
+  /** ms before an unacked message of a vanished consumer is delivered again (default 1 h). */
+  visibilityTimeout?: number;
+  /** Fallback poll when the store cannot signal new messages, in ms (default 1000). */
+  pollInterval?: number;
+  clock?: Clock;
+}
+
+export class VirtualTransport implements Transport {
+  readonly capabilities: TransportCapabilities;
+  readonly visibilityTimeout: number;
+  readonly pollInterval: number;
+  readonly clock: Clock;
+  private readonly consumers = new Set<VirtualConsumer>();
+  private opened: Promise<void> | undefined;
+
+  constructor(
+    readonly url: string,
+    readonly store: VirtualStore,
+    options: VirtualTransportOptions = {},
+  ) {
+    this.capabilities = store.capabilities;
+    this.visibilityTimeout = options.visibilityTimeout ?? 3_600_000;
+    this.pollInterval = options.pollInterval ?? 1000;
+    this.clock = options.clock ?? systemClock;
+  }
+
+  connect(): Promise<void> {
+    this.opened ??= Promise.resolve(this.store.open());
+    return this.opened;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.consumers].map((c) => c.close()));
+    if (this.opened) {
+      await this.opened.catch(() => undefined);
+      this.opened = undefined;
+      await this.store.close();
+    }
+  }
+
+  async declareExchange(exchange: ExchangeDeclaration): Promise<void> {
+    await this.connect();
+    await this.store.declareExchange(exchange);
+  }
+
+  async declareQueue(queue: QueueDeclaration): Promise<void> {
+    await this.connect();
+    await this.store.declareQueue(queue);
+  }
+
+  async bindQueue(binding: Binding): Promise<void> {
+    await this.connect();
+    await this.store.addBinding(binding);
+  }
+
+  async deleteQueue(name: string): Promise<void> {
+    await this.connect();
+    await this.store.deleteQueue(name);
+  }
+
+  /** Queues an (exchange, routing key) pair reaches; throws when a non-fanout publish reaches none. */
+  private async routeTo(options: PublishOptions): Promise<string[]> {
+    if (options.exchange === '') return [options.routingKey];
+    const exchange = await this.store.getExchange(options.exchange);
+    if (!exchange) {
+      throw new TransportError(
+        `exchange '${options.exchange}' is not declared: declare it (and bind a queue) before publishing, ` +
+          `or publish to the default exchange '' with the queue name as routing key`,
+      );
+    }
+    const queues = route(exchange.type, await this.store.bindings(exchange.name), options.routingKey);
+    if (queues.length === 0 && exchange.type !== 'fanout') {
+      throw new TransportError(
+        `no queue is bound to exchange '${options.exchange}' with routing key '${options.routingKey}': ` +
+          `the message would be lost. Declare and bind the queue first.`,
+      );
+    }
+    return queues;
+  }
+
+  private async itemsFor(message: RawMessage, options: PublishOptions): Promise<PutItem[]> {
+    const queues = await this.routeTo(options);
+    const priority = message.properties.priority ?? 0;
+    const info = { exchange: options.exchange, routing_key: options.routingKey };
+    return queues.map((queue) => {
+      const tag = uuid();
+      return { queue, tag, priority, envelope: encodeEnvelope(message, info, tag) };
+    });
+  }
+
+  async publish(message: RawMessage, options: PublishOptions): Promise<void> {
+    await this.connect();
+    const items = await this.itemsFor(message, options);
+    if (items.length) await this.store.put(items);
+  }
+
+  async publishMany(messages: readonly OutgoingMessage[]): Promise<void> {
+    await this.connect();
+    const items: PutItem[] = [];
+    for (const m of messages) items.push(...(await this.itemsFor(m.message, m)));
+    if (items.length) await this.store.put(items);
+  }
+
+  createConsumer(options: ConsumerOptions): VirtualConsumer {
+    const consumer = new VirtualConsumer(this, options, () => this.consumers.delete(consumer));
+    this.consumers.add(consumer);
+    return consumer;
+  }
+
+  async purge(queue: string): Promise<number> {
+    await this.connect();
+    return this.store.purge(queue);
+  }
+
+  async queueInfo(queue: string): Promise<QueueInfo> {
+    await this.connect();
+    return this.store.info(queue);
+  }
+
+  async listQueues(): Promise<QueueInfo[]> {
+    await this.connect();
+    return this.store.listQueues();
+  }
+
+  async deadLetters(limit = 100): Promise<DeadLetter[]> {
+    await this.connect();
+    const stored = await this.store.deadLetters(limit);
+    return stored.map(({ envelope, ...rest }) => {
+      let message: RawMessage;
+      try {
+        message = decodeEnvelope(envelope).message;
+      } catch (err) {
+        if (!(err instanceof ProtocolError)) throw err;
+        message = { body: Buffer.from(envelope), contentType: 'application/octet-stream', contentEncoding: 'binary', headers: {}, properties: {} };
+      }
+      return { ...rest, message };
+    });
+  }
+}

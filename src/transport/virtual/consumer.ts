@@ -1,0 +1,210 @@
+/**
+ * The consumer of a virtual transport: claims messages up to the prefetch window, hands them out as
+ * deliveries, settles them (acks are batched per tick), and wakes on the store's signal or a fallback poll.
+ */
+import { TransportError } from '../../errors.js';
+import { decodeEnvelope } from '../../protocol/envelope.js';
+import { uuid } from '../../util/ids.js';
+import type { Consumer, ConsumerOptions, Delivery } from '../types.js';
+import type { VirtualTransport } from './base.js';
+import type { ClaimedMessage } from './store.js';
+
+/** How many messages one claim takes when the prefetch window is unlimited. */
+const UNLIMITED_BATCH = 256;
+
+export class VirtualConsumer implements Consumer {
+  readonly owner = uuid();
+  private readonly active: string[] = [];
+  private readonly held = new Set<string>();
+  private prefetch: number;
+  private fetching = false;
+  private again = false;
+  private closed = false;
+  private pollTimer: NodeJS.Timeout | undefined;
+  private keepAliveTimer: NodeJS.Timeout | undefined;
+  private unwatch: (() => void) | undefined;
+  private pendingAcks: { tag: string; done: () => void; fail: (e: unknown) => void }[] = [];
+  private ackScheduled = false;
+
+  constructor(
+    private readonly transport: VirtualTransport,
+    private readonly options: ConsumerOptions,
+    private readonly onClosed: () => void,
+  ) {
+    this.prefetch = options.prefetch;
+  }
+
+  get queues(): readonly string[] {
+    return this.active;
+  }
+
+  async consume(queue: string): Promise<void> {
+    await this.transport.connect();
+    if (this.closed) throw new TransportError('consumer is closed: create a new consumer to read this queue again');
+    if (!this.active.includes(queue)) this.active.push(queue);
+    if (!this.unwatch) {
+      this.unwatch = this.transport.store.watch(() => this.wake());
+      this.armPoll();
+      this.armKeepAlive();
+    }
+    this.wake();
+  }
+
+  async cancel(queue: string): Promise<void> {
+    const i = this.active.indexOf(queue);
+    if (i !== -1) this.active.splice(i, 1);
+  }
+
+  setPrefetch(prefetch: number): void {
+    this.prefetch = prefetch;
+    this.wake();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.active.length = 0;
+    this.unwatch?.();
+    clearInterval(this.pollTimer);
+    clearInterval(this.keepAliveTimer);
+    await this.flushAcks();
+    if (this.held.size) {
+      await this.transport.store.requeue([...this.held]);
+      this.held.clear();
+    }
+    await this.transport.store.release(this.owner);
+    this.onClosed();
+  }
+
+  /** Fallback poll: catches messages whose visibility ran out and stores that cannot signal. */
+  private armPoll(): void {
+    this.pollTimer = setInterval(() => this.wake(), this.transport.pollInterval);
+    this.pollTimer.unref();
+  }
+
+  /** Keeps held messages invisible while this consumer lives, however long it holds them. */
+  private armKeepAlive(): void {
+    // Three extensions per timeout, so a short timeout never lapses while this consumer lives.
+    const every = Math.max(1, Math.floor(this.transport.visibilityTimeout / 3));
+    this.keepAliveTimer = setInterval(() => {
+      if (this.held.size === 0) return;
+      const until = this.transport.clock.now() + this.transport.visibilityTimeout;
+      Promise.resolve(this.transport.store.extend([...this.held], until)).catch((e: unknown) => this.reportError(e));
+    }, every);
+    this.keepAliveTimer.unref();
+  }
+
+  private room(): number {
+    if (this.prefetch <= 0) return UNLIMITED_BATCH;
+    return this.prefetch - this.held.size;
+  }
+
+  /** Starts a claim loop unless one is running; a running loop is told to go round once more. */
+  private wake(): void {
+    if (this.closed || this.active.length === 0) return;
+    if (this.fetching) {
+      this.again = true;
+      return;
+    }
+    this.fetching = true;
+    void this.fetchLoop();
+  }
+
+  private async fetchLoop(): Promise<void> {
+    try {
+      do {
+        this.again = false;
+        while (!this.closed && this.active.length > 0 && this.room() > 0) {
+          const until = this.transport.clock.now() + this.transport.visibilityTimeout;
+          const claimed = await this.transport.store.claim(this.active, this.room(), this.owner, until);
+          if (this.closed) {
+            // close() ran while claiming: hand back what this owner still holds (never by tag,
+            // since another consumer may have claimed those tags since).
+            await this.transport.store.release(this.owner);
+            break;
+          }
+          if (claimed.length === 0) break;
+          for (const c of claimed) await this.deliver(c);
+        }
+      } while (this.again && !this.closed);
+    } catch (err) {
+      this.reportError(err);
+    } finally {
+      this.fetching = false;
+    }
+  }
+
+  private async deliver(c: ClaimedMessage): Promise<void> {
+    let decoded;
+    try {
+      decoded = decodeEnvelope(c.envelope);
+    } catch (err) {
+      await this.transport.store.deadLetter(c.tag, `undecodable envelope: ${(err as Error).message}`, this.transport.clock.now());
+      this.reportError(err);
+      return;
+    }
+    this.held.add(c.tag);
+    let settled = false;
+    // A delivery handed back by close() is no longer ours: settling it later is a no-op.
+    const settle = (): boolean => {
+      if (settled || !this.held.has(c.tag)) return false;
+      settled = true;
+      this.held.delete(c.tag);
+      return true;
+    };
+    const delivery: Delivery = {
+      message: decoded.message,
+      deliveryTag: c.tag,
+      queue: c.queue,
+      exchange: decoded.deliveryInfo.exchange,
+      routingKey: decoded.deliveryInfo.routing_key,
+      redelivered: c.redelivered || decoded.redelivered,
+      ack: () => {
+        if (!settle()) return Promise.resolve();
+        return this.queueAck(c.tag);
+      },
+      reject: async ({ requeue, reason }) => {
+        if (!settle()) return;
+        const store = this.transport.store;
+        if (requeue) await store.requeue([c.tag]);
+        else await store.deadLetter(c.tag, reason ?? 'rejected', this.transport.clock.now());
+        this.wake();
+      },
+    };
+    try {
+      this.options.onMessage(delivery);
+    } catch (err) {
+      this.reportError(err);
+    }
+  }
+
+  /** Acks are gathered for one tick and written together. */
+  private queueAck(tag: string): Promise<void> {
+    return new Promise((done, fail) => {
+      this.pendingAcks.push({ tag, done, fail });
+      if (!this.ackScheduled) {
+        this.ackScheduled = true;
+        setImmediate(() => void this.flushAcks());
+      }
+    });
+  }
+
+  private async flushAcks(): Promise<void> {
+    this.ackScheduled = false;
+    const batch = this.pendingAcks;
+    if (batch.length === 0) return;
+    this.pendingAcks = [];
+    try {
+      await this.transport.store.ack(batch.map((a) => a.tag));
+      for (const a of batch) a.done();
+    } catch (err) {
+      for (const a of batch) a.fail(err);
+    }
+    this.wake();
+  }
+
+  private reportError(err: unknown): void {
+    const error = err instanceof Error ? err : new Error(String(err));
+    if (this.options.onError) this.options.onError(error);
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * The few primitives a broker without exchanges must provide (kombu's virtual channel idea): keep
+ * queues of stored envelopes, claim them for a consumer, settle them. `VirtualTransport` builds the
+ * whole `Transport` contract (routing, prefetch, acks, requeue, dead letters) on top, once.
+ *
+ * Every primitive may answer synchronously (memory, SQLite) or with a promise (network stores).
+ */
+import type { Binding, DeadLetter, ExchangeDeclaration, QueueDeclaration, QueueInfo, TransportCapabilities } from '../types.js';
+
+export type MaybePromise<T> = T | Promise<T>;
+
+export interface PutItem {
+  queue: string;
+  /** kombu JSON envelope (see protocol/envelope.ts). */
+  envelope: string;
+  /** Delivery tag, unique per message. */
+  tag: string;
+  priority: number;
+}
+
+export interface ClaimedMessage {
+  tag: string;
+  queue: string;
+  envelope: string;
+  redelivered: boolean;
+}
+
+/** A dead letter as stored: the envelope is decoded by the transport when listed. */
+export type StoredDeadLetter = Omit<DeadLetter, 'message'> & { envelope: string };
+
+export interface VirtualStore {
+  readonly capabilities: TransportCapabilities;
+  open(): MaybePromise<void>;
+  close(): MaybePromise<void>;
+
+  declareExchange(exchange: ExchangeDeclaration): MaybePromise<void>;
+  getExchange(name: string): MaybePromise<ExchangeDeclaration | undefined>;
+  declareQueue(queue: QueueDeclaration): MaybePromise<void>;
+  deleteQueue(name: string): MaybePromise<void>;
+  addBinding(binding: Binding): MaybePromise<void>;
+  bindings(exchange: string): MaybePromise<Binding[]>;
+
+  /** Stores messages; all or none. */
+  put(items: readonly PutItem[]): MaybePromise<void>;
+  /**
+   * Atomically takes up to `max` ready messages from `queues` for `owner`: each becomes invisible to
+   * others until settled, or until `visibleAt` (ms since epoch), after which it is ready again and
+   * comes back marked redelivered. Higher priority first, then oldest first.
+   */
+  claim(queues: readonly string[], max: number, owner: string, visibleAt: number): MaybePromise<ClaimedMessage[]>;
+  /** Pushes the invisibility of held messages to `visibleAt` (keep-alive for long holds). */
+  extend(tags: readonly string[], visibleAt: number): MaybePromise<void>;
+  ack(tags: readonly string[]): MaybePromise<void>;
+  /** Makes held messages ready again at once, marked redelivered. */
+  requeue(tags: readonly string[]): MaybePromise<void>;
+  /** Moves a held (or undecodable) message to the dead-letter store. */
+  deadLetter(tag: string, reason: string, at: number): MaybePromise<void>;
+  /** Hands back every message `owner` still holds. */
+  release(owner: string): MaybePromise<void>;
+  purge(queue: string): MaybePromise<number>;
+  info(queue: string): MaybePromise<QueueInfo>;
+  listQueues(): MaybePromise<QueueInfo[]>;
+  deadLetters(limit: number): MaybePromise<StoredDeadLetter[]>;
+
+  /**
+   * Calls `listener` when the store may have new ready messages (a put here or in another process).
+   * Returns an unsubscribe function. Stores that cannot tell rely on the transport's fallback poll.
+   */
+  watch(listener: () => void): () => void;
+}

@@ -1,0 +1,54 @@
+/**
+ * Opening a SQLite file the way the sqlite:// broker and result backend both need it: WAL, a busy timeout
+ * for concurrent processes, and a watcher that fires when another connection commits. The one helper in
+ * util/ with I/O, shared so the two plug-ins need not import each other. The driver is loaded lazily.
+ */
+import { watch, type FSWatcher } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
+import { createRequire } from 'node:module';
+import type BetterSqlite3 from 'better-sqlite3';
+import { TransportError } from '../errors.js';
+
+export type Database = BetterSqlite3.Database;
+
+export function openDatabase(path: string, busyTimeout: number): Database {
+  let Driver: typeof BetterSqlite3;
+  try {
+    Driver = createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3;
+  } catch (cause) {
+    throw new TransportError('the sqlite:// broker needs the better-sqlite3 package: npm install better-sqlite3', { cause });
+  }
+  let db: Database;
+  try {
+    db = new Driver(path, { timeout: busyTimeout });
+  } catch (cause) {
+    throw new TransportError(`cannot open SQLite database '${path}': ${(cause as Error).message}. Check that the directory exists and is writable.`, { cause });
+  }
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  return db;
+}
+
+/** Runs `fn` in a BEGIN IMMEDIATE transaction (takes the write lock up front, so no deadlock upgrades). */
+export function immediate<T>(db: Database, fn: () => T): T {
+  return db.transaction(fn).immediate();
+}
+
+/**
+ * Calls `onChange` when the database file or its WAL changes (any process). Returns a closer.
+ * In-memory databases and file systems without inotify get a no-op; callers keep a fallback poll.
+ */
+export function watchDatabase(path: string, onChange: () => void): () => void {
+  if (path === ':memory:' || path === '') return () => undefined;
+  const file = basename(path);
+  let watcher: FSWatcher | undefined;
+  try {
+    watcher = watch(dirname(resolve(path)), { persistent: false }, (_event, name) => {
+      if (name === null || name === `${file}-wal` || name === file) onChange();
+    });
+    watcher.on('error', () => watcher?.close());
+  } catch {
+    return () => undefined;
+  }
+  return () => watcher?.close();
+}

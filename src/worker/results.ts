@@ -1,0 +1,67 @@
+/** Writes Celery result meta for the worker: STARTED, SUCCESS, FAILURE, REVOKED, with extended fields when asked. */
+import { hostname } from 'node:os';
+import type { ResultBackend } from '../backend/types.js';
+import type { Config } from '../config/options.js';
+import { toWireException } from '../errors.js';
+import { buildResultMeta, type MetaInput } from '../protocol/result-meta.js';
+import { States, type TaskState } from '../protocol/states.js';
+import type { TaskRequest } from '../protocol/task-message.js';
+import type { Logger } from './logger.js';
+
+/** A received task and the queue it came from. */
+export interface Held {
+  task: TaskRequest;
+  delivery: { queue: string };
+}
+
+export class ResultWriter {
+  constructor(
+    private readonly backend: ResultBackend,
+    private readonly conf: Config,
+    private readonly nodeName: string,
+    private readonly logger: Logger,
+  ) {}
+
+  private async store(req: Held, status: TaskState, result: unknown, traceback: string | null = null): Promise<void> {
+    const { task } = req;
+    const input: MetaInput = { taskId: task.id, status, result, traceback, now: Date.now() };
+    if (task.groupId) input.groupId = task.groupId;
+    if (task.parentId) input.parentId = task.parentId;
+    if (this.conf.resultExtended) {
+      input.extended = {
+        name: task.name,
+        args: task.args,
+        kwargs: task.kwargs,
+        worker: this.nodeName,
+        retries: task.retries,
+        queue: req.delivery.queue,
+      };
+    }
+    await this.backend.storeResult(buildResultMeta(input));
+  }
+
+  started(req: Held): Promise<void> {
+    return this.store(req, States.STARTED, { pid: process.pid, hostname: this.nodeName || hostname() });
+  }
+
+  /** Stores SUCCESS; a value JSON cannot hold is stored as a FAILURE that says so. */
+  async success(req: Held, value: unknown): Promise<void> {
+    const { task } = req;
+    try {
+      JSON.stringify(value);
+    } catch (err) {
+      const error = new TypeError(`the result of ${task.name} is not JSON-serializable (${(err as Error).message}): return plain data`);
+      this.logger.error('Task %s[%s]: %s', task.name, task.id, error.message);
+      return this.failure(req, error, error.stack ?? null);
+    }
+    return this.store(req, States.SUCCESS, value === undefined ? null : value);
+  }
+
+  failure(req: Held, error: unknown, stack: string | null): Promise<void> {
+    return this.store(req, States.FAILURE, toWireException(error), stack ?? (error instanceof Error ? (error.stack ?? null) : null));
+  }
+
+  revoked(req: Held, error: unknown): Promise<void> {
+    return this.store(req, States.REVOKED, toWireException(error), null);
+  }
+}
