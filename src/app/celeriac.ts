@@ -64,11 +64,16 @@ export class Celeriac implements TaskSender, ResultSource {
     });
   }
 
-  /** Registers a task; its argument and result types flow to `delay()` and `get()`. */
-  task<A extends unknown[], R>(name: string, fn: (...args: A) => R, options: TaskOptions = {}): Task<A, Awaited<R>> {
+  /**
+   * Registers a task; its argument and result types flow to `delay()` and `get()`. Generic over the
+   * whole function (not its parts), so parameters with defaults keep the types of their initialisers.
+   */
+  task<F extends (...args: never[]) => unknown>(name: string, fn: F, options: TaskOptions = {}): Task<Parameters<F>, Awaited<ReturnType<F>>> {
     if (!name) throw new ConfigError('a task needs a name, e.g. app.task("tasks.add", fn)');
     if (this.registry.has(name)) throw new ConfigError(`task '${name}' is already registered: task names must be unique in an app`);
-    const task = new Task<A, Awaited<R>>(this, name, fn as (...args: A) => Awaited<R> | Promise<Awaited<R>>, options);
+    type A = Parameters<F>;
+    type R = Awaited<ReturnType<F>>;
+    const task = new Task<A, R>(this, name, fn as unknown as (...args: A) => R | Promise<R>, options);
     this.registry.set(name, task);
     return task;
   }

@@ -85,6 +85,7 @@ export function registerWorker(program: Command): void {
       process.on('SIGINT', onSignal);
       process.stdout.write(banner(app, worker, version));
       await worker.start();
+      process.stdout.write(`${worker.hostname} ready.\n`);
       await new Promise<void>((resolve) => worker.once('stopped', resolve));
       await app.close();
       logger.flush?.();

@@ -172,7 +172,8 @@ export class Worker extends TypedEmitter<WorkerEvents> {
   }
 
   private dispatch(): void {
-    while (this.status === 'running' && this.pool.available > 0 && this.state.reserved.length > 0) {
+    // Slots are counted on the worker's side: a request is active from its first step (the early ack), before the pool sees it.
+    while (this.status === 'running' && this.state.active.size < this.pool.concurrency && this.state.reserved.length > 0) {
       const request = this.state.reserved.shift() as Request;
       void this.execute(request);
     }

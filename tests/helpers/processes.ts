@@ -1,0 +1,67 @@
+// Spawning `celeriac worker` child processes from the built CLI, and stopping them in tests.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const CLI = `${ROOT}dist/cli/main.js`;
+
+export interface Spawned {
+  child: ChildProcess;
+  output(): string;
+  /** Resolves when the output contains `text`. */
+  waitFor(text: string | RegExp, timeout?: number): Promise<void>;
+  exited: Promise<number | null>;
+}
+
+export function spawnCli(args: string[], env: Record<string, string>, cwd = ROOT): Spawned {
+  const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const listeners = new Set<() => void>();
+  const onData = (d: Buffer): void => {
+    out += d.toString();
+    for (const l of listeners) l();
+  };
+  child.stdout?.on('data', onData);
+  child.stderr?.on('data', onData);
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return {
+    child,
+    output: () => out,
+    exited,
+    waitFor: (text, timeout = 15_000) =>
+      new Promise<void>((resolve, reject) => {
+        const match = (): boolean => (typeof text === 'string' ? out.includes(text) : text.test(out));
+        if (match()) return resolve();
+        const timer = setTimeout(() => {
+          listeners.delete(check);
+          reject(new Error(`timed out waiting for ${String(text)}; output so far:\n${out.slice(-2000)}`));
+        }, timeout);
+        const check = (): void => {
+          if (match()) {
+            clearTimeout(timer);
+            listeners.delete(check);
+            resolve();
+          }
+        };
+        listeners.add(check);
+        void exited.then(() => {
+          if (!match()) {
+            clearTimeout(timer);
+            listeners.delete(check);
+            reject(new Error(`process exited before ${String(text)}; output:\n${out.slice(-2000)}`));
+          }
+        });
+      }),
+  };
+}
+
+/** Starts a worker on the given SQLite file and waits until it is consuming. */
+export async function startWorker(dbUrl: string, args: string[], env: Record<string, string> = {}): Promise<Spawned> {
+  const w = spawnCli(['worker', '-A', `${ROOT}tests/fixtures/apps/test-tasks.ts`, '-l', 'info', '--log-format', 'json', ...args], {
+    CELERIAC_BROKER_URL: dbUrl,
+    CELERIAC_RESULT_BACKEND: dbUrl,
+    ...env,
+  });
+  await w.waitFor(/ ready\.\n/);
+  return w;
+}
