@@ -28,6 +28,7 @@ export const TASK_KEY_PREFIX = 'celery-task-meta-';
 interface Waiter {
   taskId: string;
   resolve(meta: ResultMeta): void;
+  reject(error: Error): void;
 }
 
 export interface KeyValueBackendOptions {
@@ -56,7 +57,11 @@ export class KeyValueBackend implements ResultBackend {
     return this.opened;
   }
 
+  /** Closes the store; waiters still pending fail with BackendError instead of hanging. */
   async close(): Promise<void> {
+    for (const set of [...this.waiters.values()]) {
+      for (const w of [...set]) w.reject(new BackendError(`result backend ${this.url} was closed while waiting for task ${w.taskId}`));
+    }
     this.stopWatching();
     if (this.opened) {
       this.opened = undefined;
@@ -122,15 +127,17 @@ export class KeyValueBackend implements ResultBackend {
           finish();
           resolve(meta);
         },
+        reject: (error) => {
+          finish();
+          reject(error);
+        },
       };
-      const onAbort = (): void => {
-        finish();
-        reject(options.signal?.reason instanceof Error ? options.signal.reason : new ResultTimeoutError(`waiting for task ${taskId} was aborted`));
-      };
+      const onAbort = (): void =>
+        waiter.reject(options.signal?.reason instanceof Error ? options.signal.reason : new ResultTimeoutError(`waiting for task ${taskId} was aborted`));
+      if (options.signal?.aborted) return onAbort();
       if (options.timeout !== undefined) {
         timer = setTimeout(() => {
-          finish();
-          reject(new ResultTimeoutError(`task ${taskId} was not ready after ${options.timeout} ms (state ${first.status}). Is a worker consuming its queue? Raise the timeout, or check with \`celeriac result ${taskId}\`.`));
+          waiter.reject(new ResultTimeoutError(`task ${taskId} was not ready after ${options.timeout} ms (state ${first.status}). Is a worker consuming its queue? Raise the timeout, or check with \`celeriac result ${taskId}\`.`));
         }, options.timeout);
       }
       options.signal?.addEventListener('abort', onAbort, { once: true });
@@ -148,8 +155,8 @@ export class KeyValueBackend implements ResultBackend {
     this.unwatch = this.store.watch((key) => {
       if (key === undefined || (key.startsWith(TASK_KEY_PREFIX) && this.waiters.has(key.slice(TASK_KEY_PREFIX.length)))) this.check();
     });
+    // Not unref'd: a pending get() keeps the process alive, as a pending socket read would.
     this.pollTimer = setInterval(() => this.check(), this.options.pollInterval);
-    this.pollTimer.unref();
   }
 
   private stopWatching(): void {
