@@ -17,6 +17,7 @@ export interface ResultBackend {
   /** The URL with the password masked. */
   readonly url: string;
   connect(): Promise<void>;
+  /** Releases the store. `waitFor` calls still pending reject with BackendError rather than hang. */
   close(): Promise<void>;
   /** Stores a task's meta. A stored SUCCESS is never overwritten; a ready state is never replaced by a non-ready one. */
   storeResult(meta: ResultMeta): Promise<void>;

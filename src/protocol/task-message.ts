@@ -10,7 +10,8 @@
  *     root_id         first task of the workflow          parent_id   task that sent this one, or null
  *     argsrepr        Python repr of args                 kwargsrepr  Python repr of kwargs
  *     origin          sender node, 'gen<pid>@<host>'      ignore_result  bool
- *     (5.3+ adds stamped_headers, stamps, replaced_task_nesting: accepted, and sent as Celery 5.3 does)
+ *     (Celery 5.3+ adds stamped_headers, stamps, replaced_task_nesting: accepted when present, never sent,
+ *      so the key set and order are exactly Celery 5.2.6's; user `headers` follow ignore_result)
  *   properties
  *     correlation_id  task id       reply_to     reply queue or ''     delivery_mode  2 persistent
  *     expiration      ms until `expires`, as a string (only when expires is set; kombu adds it)

@@ -108,7 +108,11 @@ export interface Consumer {
   cancel(queue: string): Promise<void>;
   readonly queues: readonly string[];
   setPrefetch(prefetch: number): void;
-  /** Stops taking messages; settled deliveries stay settled, unsettled ones are handed back to the queue. */
+  /**
+   * Stops taking messages; settled deliveries stay settled, unsettled ones are handed back to the queue
+   * (delivered again, marked redelivered). A handed-back delivery is no longer this consumer's: its
+   * `ack()` / `reject()` then do nothing.
+   */
   close(): Promise<void>;
 }
 

@@ -1,9 +1,10 @@
-/** Node names like Celery's: `-n w1@%h` expands %h (host), %n (name part) and %d (domain). */
+/** Node names like Celery's: `-n w1@%h` expands %h (host), %n (host name before the first dot) and %d (domain). */
 import { hostname as osHostname } from 'node:os';
 
 export function expandNodeName(template: string, host: string = osHostname()): string {
   const [name = host, domain = ''] = host.split(/\.(.*)/s);
-  const nodeName = template.includes('@') ? template : `${template}@%h`;
+  // As Celery: a name without '@' is the host part (`-n w1` is `celeriac@w1`).
+  const nodeName = template.includes('@') ? template : `celeriac@${template}`;
   return nodeName.replace(/%([hnd%])/g, (_m, k: string) =>
     k === 'h' ? host : k === 'n' ? name : k === 'd' ? domain : '%',
   );

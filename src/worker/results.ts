@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import type { ResultBackend } from '../backend/types.js';
 import type { Config } from '../config/options.js';
 import { toWireException } from '../errors.js';
-import { buildResultMeta, type MetaInput } from '../protocol/result-meta.js';
+import { buildResultMeta, revokedException, type MetaInput } from '../protocol/result-meta.js';
 import { States, type TaskState } from '../protocol/states.js';
 import type { TaskRequest } from '../protocol/task-message.js';
 import type { Logger } from './logger.js';
@@ -61,7 +61,8 @@ export class ResultWriter {
     return this.store(req, States.FAILURE, toWireException(error), stack ?? (error instanceof Error ? (error.stack ?? null) : null));
   }
 
-  revoked(req: Held, error: unknown): Promise<void> {
-    return this.store(req, States.REVOKED, toWireException(error), null);
+  /** Stores REVOKED with Celery's TaskRevokedError form; `reason` is 'revoked' or 'expired'. */
+  revoked(req: Held, reason: 'revoked' | 'expired'): Promise<void> {
+    return this.store(req, States.REVOKED, revokedException(reason), null);
   }
 }

@@ -8,7 +8,7 @@
 import type { Celeriac } from '../app/celeriac.js';
 import { placeKwargs } from '../app/params.js';
 import type { ResultBackend } from '../backend/types.js';
-import { NotRegisteredError, ProtocolError, TaskRevokedError } from '../errors.js';
+import { NotRegisteredError, ProtocolError } from '../errors.js';
 import { parseTaskMessage } from '../protocol/task-message.js';
 import type { Consumer, Delivery, Transport } from '../transport/types.js';
 import { TypedEmitter } from '../util/emitter.js';
@@ -147,7 +147,7 @@ export class Worker extends TypedEmitter<WorkerEvents> {
     if (!task.expires || task.expires.getTime() > Date.now()) return false;
     this.logger.warn('Task %s[%s] expired at %s: not run (REVOKED)', task.name, task.id, task.expires.toISOString());
     void (async () => {
-      if (!task.ignoreResult) await this.results?.revoked(request, new TaskRevokedError('expired'));
+      if (!task.ignoreResult) await this.results?.revoked(request, 'expired');
       await this.settle(request);
     })().catch((e: unknown) => this.logError('expired task', e));
     return true;

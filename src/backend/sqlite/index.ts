@@ -28,6 +28,8 @@ class SqliteKeyValueStore implements KeyValueStore {
   private db: Database | undefined;
   private readonly statements = new Map<string, Statement>();
   private lastSweep = 0;
+  /** Listeners told at once about this connection's own writes; other processes arrive via the file watch. */
+  private readonly listeners = new Set<(key?: string) => void>();
 
   constructor(
     private readonly path: string,
@@ -68,11 +70,13 @@ class SqliteKeyValueStore implements KeyValueStore {
     const now = Date.now();
     const db = this.db;
     if (!db) throw new Error('sqlite result store used before open()');
-    immediate(db, () => {
+    const written = immediate(db, () => {
       const next = fn(this.get(key));
-      if (next === undefined) return;
+      if (next === undefined) return false;
       this.stmt('INSERT OR REPLACE INTO celeriac_results (key, value, expires_at) VALUES (?, ?, ?)').run(key, next, ttlMs > 0 ? now + ttlMs : null);
+      return true;
     });
+    if (written) for (const l of this.listeners) l(key);
     if (now - this.lastSweep > SWEEP_EVERY) {
       this.lastSweep = now;
       this.stmt('DELETE FROM celeriac_results WHERE expires_at IS NOT NULL AND expires_at <= ?').run(now);
@@ -84,7 +88,12 @@ class SqliteKeyValueStore implements KeyValueStore {
   }
 
   watch(listener: (key?: string) => void): () => void {
-    return watchDatabase(this.path, () => listener());
+    this.listeners.add(listener);
+    const unwatchFile = watchDatabase(this.path, () => listener());
+    return () => {
+      this.listeners.delete(listener);
+      unwatchFile();
+    };
   }
 }
 

@@ -45,6 +45,7 @@ class MemoryStore implements VirtualStore {
   declareQueue(q: QueueDeclaration): void { if (!this.ready.has(q.name)) this.ready.set(q.name, []); }
   deleteQueue(name: string): void {
     this.ready.delete(name);
+    for (const [tag, h] of this.held) if (h.msg.queue === name) this.held.delete(tag);
     for (const [ex, list] of this.bindingsOf) this.bindingsOf.set(ex, list.filter((b) => b.queue !== name));
   }
   addBinding(b: Binding): void {
@@ -90,24 +91,30 @@ class MemoryStore implements VirtualStore {
   extend(tags: readonly string[], visibleAt: number): void {
     for (const t of tags) { const h = this.held.get(t); if (h) h.visibleAt = visibleAt; }
   }
-  ack(tags: readonly string[]): void { for (const t of tags) this.held.delete(t); }
-  requeue(tags: readonly string[]): void {
+  private heldBy(tag: string, owner: string | undefined): Held | undefined {
+    const h = this.held.get(tag);
+    return h && (owner === undefined || h.owner === owner) ? h : undefined;
+  }
+  ack(tags: readonly string[], owner: string): void {
+    for (const t of tags) if (this.heldBy(t, owner)) this.held.delete(t);
+  }
+  requeue(tags: readonly string[], owner?: string): void {
     for (const t of tags) {
-      const h = this.held.get(t);
+      const h = this.heldBy(t, owner);
       if (!h) continue;
       this.held.delete(t);
       this.insert({ ...h.msg, redelivered: true });
     }
     if (tags.length) for (const l of this.listeners) l();
   }
-  deadLetter(tag: string, reason: string, at: number): void {
-    const h = this.held.get(tag);
+  deadLetter(tag: string, reason: string, at: number, owner: string): void {
+    const h = this.heldBy(tag, owner);
     if (!h) return;
     this.held.delete(tag);
     this.dead.unshift({ id: tag, queue: h.msg.queue, reason, at, envelope: h.msg.envelope });
   }
   release(owner: string): void {
-    this.requeue([...this.held.values()].filter((h) => h.owner === owner).map((h) => h.msg.tag));
+    this.requeue([...this.held.values()].filter((h) => h.owner === owner).map((h) => h.msg.tag), owner);
   }
   purge(queue: string): number {
     const n = this.ready.get(queue)?.length ?? 0;

@@ -57,6 +57,7 @@ export class SqliteStore implements VirtualStore {
       if (this.knownOwners.size) {
         const del = db.prepare('DELETE FROM celeriac_owners WHERE owner = ?');
         for (const o of this.knownOwners) del.run(o);
+        this.knownOwners.clear();
       }
       this.db = undefined;
       db.close();
@@ -172,33 +173,33 @@ export class SqliteStore implements VirtualStore {
     });
   }
 
-  ack(tags: readonly string[]): void {
+  ack(tags: readonly string[], owner: string): void {
     const db = this.conn;
-    const stmt = this.stmt('DELETE FROM celeriac_messages WHERE tag = ?');
-    if (tags.length === 1) stmt.run(tags[0]);
+    const stmt = this.stmt('DELETE FROM celeriac_messages WHERE tag = ? AND owner = ?');
+    if (tags.length === 1) stmt.run(tags[0], owner);
     else immediate(db, () => {
-      for (const t of tags) stmt.run(t);
+      for (const t of tags) stmt.run(t, owner);
     });
   }
 
-  requeue(tags: readonly string[]): void {
+  requeue(tags: readonly string[], owner: string): void {
     if (tags.length === 0) return;
     const db = this.conn;
-    const stmt = this.stmt('UPDATE celeriac_messages SET owner = NULL, visible_at = ?, redelivered = 1 WHERE tag = ?');
+    const stmt = this.stmt('UPDATE celeriac_messages SET owner = NULL, visible_at = ?, redelivered = 1 WHERE tag = ? AND owner = ?');
     const now = this.now();
     immediate(db, () => {
-      for (const t of tags) stmt.run(now, t);
+      for (const t of tags) stmt.run(now, t, owner);
     });
     for (const l of this.listeners) l();
   }
 
-  deadLetter(tag: string, reason: string, at: number): void {
+  deadLetter(tag: string, reason: string, at: number, owner: string): void {
     const db = this.conn;
     immediate(db, () => {
-      this.stmt(
-        'INSERT OR REPLACE INTO celeriac_dead_letters (id, queue, reason, at, envelope) SELECT tag, queue, ?, ?, envelope FROM celeriac_messages WHERE tag = ?',
-      ).run(reason, at, tag);
-      this.stmt('DELETE FROM celeriac_messages WHERE tag = ?').run(tag);
+      const moved = this.stmt(
+        'INSERT OR REPLACE INTO celeriac_dead_letters (id, queue, reason, at, envelope) SELECT tag, queue, ?, ?, envelope FROM celeriac_messages WHERE tag = ? AND owner = ?',
+      ).run(reason, at, tag, owner);
+      if (moved.changes) this.stmt('DELETE FROM celeriac_messages WHERE tag = ? AND owner = ?').run(tag, owner);
     });
   }
 

@@ -5,9 +5,18 @@
 import { TransportError } from '../../errors.js';
 import { decodeEnvelope } from '../../protocol/envelope.js';
 import { uuid } from '../../util/ids.js';
+import type { Clock } from '../../util/clock.js';
 import type { Consumer, ConsumerOptions, Delivery } from '../types.js';
-import type { VirtualTransport } from './base.js';
-import type { ClaimedMessage } from './store.js';
+import type { ClaimedMessage, VirtualStore } from './store.js';
+
+/** What a consumer needs of its transport. */
+export interface ConsumerHost {
+  readonly store: VirtualStore;
+  readonly clock: Clock;
+  readonly visibilityTimeout: number;
+  readonly pollInterval: number;
+  connect(): Promise<void>;
+}
 
 /** How many messages one claim takes when the prefetch window is unlimited. */
 const UNLIMITED_BATCH = 256;
@@ -18,6 +27,8 @@ export class VirtualConsumer implements Consumer {
   private readonly held = new Set<string>();
   private prefetch: number;
   private fetching = false;
+  /** The running claim loop, awaited by close() so nothing is claimed after the hand-back. */
+  private loop: Promise<void> | undefined;
   private again = false;
   private closed = false;
   private pollTimer: NodeJS.Timeout | undefined;
@@ -27,7 +38,7 @@ export class VirtualConsumer implements Consumer {
   private ackScheduled = false;
 
   constructor(
-    private readonly transport: VirtualTransport,
+    private readonly transport: ConsumerHost,
     private readonly options: ConsumerOptions,
     private readonly onClosed: () => void,
   ) {
@@ -67,11 +78,10 @@ export class VirtualConsumer implements Consumer {
     this.unwatch?.();
     clearInterval(this.pollTimer);
     clearInterval(this.keepAliveTimer);
+    await this.loop;
     await this.flushAcks();
-    if (this.held.size) {
-      await this.transport.store.requeue([...this.held]);
-      this.held.clear();
-    }
+    // Hand back by owner, not by tag: a tag whose visibility lapsed may be another consumer's by now.
+    this.held.clear();
     await this.transport.store.release(this.owner);
     this.onClosed();
   }
@@ -85,7 +95,8 @@ export class VirtualConsumer implements Consumer {
   /** Keeps held messages invisible while this consumer lives, however long it holds them. */
   private armKeepAlive(): void {
     // Three extensions per timeout, so a short timeout never lapses while this consumer lives.
-    const every = Math.max(1, Math.floor(this.transport.visibilityTimeout / 3));
+    // (Capped at setInterval's largest delay, about 24.8 days.)
+    const every = Math.min(2 ** 31 - 1, Math.max(1, Math.floor(this.transport.visibilityTimeout / 3)));
     this.keepAliveTimer = setInterval(() => {
       if (this.held.size === 0) return;
       const until = this.transport.clock.now() + this.transport.visibilityTimeout;
@@ -107,7 +118,7 @@ export class VirtualConsumer implements Consumer {
       return;
     }
     this.fetching = true;
-    void this.fetchLoop();
+    this.loop = this.fetchLoop();
   }
 
   private async fetchLoop(): Promise<void> {
@@ -117,14 +128,12 @@ export class VirtualConsumer implements Consumer {
         while (!this.closed && this.active.length > 0 && this.room() > 0) {
           const until = this.transport.clock.now() + this.transport.visibilityTimeout;
           const claimed = await this.transport.store.claim(this.active, this.room(), this.owner, until);
-          if (this.closed) {
-            // close() ran while claiming: hand back what this owner still holds (never by tag,
-            // since another consumer may have claimed those tags since).
-            await this.transport.store.release(this.owner);
-            break;
+          // Once closed, undelivered claims stay with this owner; close() releases them after this loop.
+          for (const c of claimed) {
+            if (this.closed) break;
+            await this.deliver(c);
           }
           if (claimed.length === 0) break;
-          for (const c of claimed) await this.deliver(c);
         }
       } while (this.again && !this.closed);
     } catch (err) {
@@ -139,7 +148,7 @@ export class VirtualConsumer implements Consumer {
     try {
       decoded = decodeEnvelope(c.envelope);
     } catch (err) {
-      await this.transport.store.deadLetter(c.tag, `undecodable envelope: ${(err as Error).message}`, this.transport.clock.now());
+      await this.transport.store.deadLetter(c.tag, `undecodable envelope: ${(err as Error).message}`, this.transport.clock.now(), this.owner);
       this.reportError(err);
       return;
     }
@@ -166,8 +175,8 @@ export class VirtualConsumer implements Consumer {
       reject: async ({ requeue, reason }) => {
         if (!settle()) return;
         const store = this.transport.store;
-        if (requeue) await store.requeue([c.tag]);
-        else await store.deadLetter(c.tag, reason ?? 'rejected', this.transport.clock.now());
+        if (requeue) await store.requeue([c.tag], this.owner);
+        else await store.deadLetter(c.tag, reason ?? 'rejected', this.transport.clock.now(), this.owner);
         this.wake();
       },
     };
@@ -195,7 +204,7 @@ export class VirtualConsumer implements Consumer {
     if (batch.length === 0) return;
     this.pendingAcks = [];
     try {
-      await this.transport.store.ack(batch.map((a) => a.tag));
+      await this.transport.store.ack(batch.map((a) => a.tag), this.owner);
       for (const a of batch) a.done();
     } catch (err) {
       for (const a of batch) a.fail(err);

@@ -50,11 +50,15 @@ export interface VirtualStore {
   claim(queues: readonly string[], max: number, owner: string, visibleAt: number): MaybePromise<ClaimedMessage[]>;
   /** Pushes the invisibility of held messages to `visibleAt` (keep-alive for long holds). */
   extend(tags: readonly string[], visibleAt: number): MaybePromise<void>;
-  ack(tags: readonly string[]): MaybePromise<void>;
+  /**
+   * Settling is owner-checked: a consumer that stalled past its visibility timeout must not ack, requeue or
+   * dead-letter a message another consumer has claimed since; such a call does nothing.
+   */
+  ack(tags: readonly string[], owner: string): MaybePromise<void>;
   /** Makes held messages ready again at once, marked redelivered. */
-  requeue(tags: readonly string[]): MaybePromise<void>;
+  requeue(tags: readonly string[], owner: string): MaybePromise<void>;
   /** Moves a held (or undecodable) message to the dead-letter store. */
-  deadLetter(tag: string, reason: string, at: number): MaybePromise<void>;
+  deadLetter(tag: string, reason: string, at: number, owner: string): MaybePromise<void>;
   /** Hands back every message `owner` still holds. */
   release(owner: string): MaybePromise<void>;
   purge(queue: string): MaybePromise<number>;

@@ -1,0 +1,181 @@
+/** Conformance cases about delivery: prefetch, ack, reject, dead letters, hand-back, priorities, counts. */
+import assert from 'node:assert/strict';
+import type { Delivery, Transport } from './types.js';
+import { delay, message, text, type AddCase } from './conformance-harness.js';
+
+type Inject = (transport: Transport, queue: string, envelope: string) => Promise<void> | void;
+
+export function deliveryCases(add: AddCase, inject: Inject | undefined): void {
+  add('prefetch window: only `prefetch` unsettled deliveries; an ack lets the next one in', async (f) => {
+    const q = await f.queue('pf');
+    for (let i = 0; i < 5; i++) await f.publish(q, `m${i}`);
+    const c = await f.consumer([q], 2);
+    await c.waitFor(2);
+    await c.staysAt(2, 'prefetch 2 with no acks must hold at 2 deliveries');
+    await (c.deliveries[0] as Delivery).ack();
+    await c.waitFor(3);
+    await c.staysAt(3, 'one ack frees exactly one slot');
+    assert.deepEqual(c.deliveries.map(text), ['m0', 'm1', 'm2']);
+  });
+
+  add('ack removes the message for good', async (f) => {
+    const q = await f.queue('ack');
+    await f.publish(q, 'once');
+    const c = await f.consumer([q], 1);
+    const [d] = (await c.waitFor(1)) as [Delivery];
+    assert.deepEqual(await f.t.queueInfo(q), { name: q, messages: 0, unacked: 1 });
+    await d.ack();
+    await c.consumer.close();
+    assert.deepEqual(await f.t.queueInfo(q), { name: q, messages: 0, unacked: 0 });
+    const again = await f.consumer([q], 1);
+    await again.staysAt(0, 'an acked message must not come back');
+  });
+
+  add('reject with requeue: delivered again, marked redelivered', async (f) => {
+    const q = await f.queue('rq');
+    await f.publish(q, 'again');
+    const c = await f.consumer([q], 1);
+    const [first] = (await c.waitFor(1)) as [Delivery];
+    assert.equal(first.redelivered, false);
+    await first.reject({ requeue: true });
+    const second = (await c.waitFor(2))[1] as Delivery;
+    assert.equal(text(second), 'again');
+    assert.equal(second.redelivered, true);
+    await second.ack();
+  });
+
+  add('reject without requeue dead-letters the message with its reason', async (f) => {
+    const q = await f.queue('dl');
+    await f.publish(q, 'poison', { headers: { id: 'dl-1' } });
+    const c = await f.consumer([q], 1);
+    const [d] = (await c.waitFor(1)) as [Delivery];
+    await d.reject({ requeue: false, reason: 'cannot decode: test' });
+    await c.staysAt(1, 'a dead-lettered message is not delivered again');
+    const dead = (await f.t.deadLetters(1000)).find((x) => x.id === d.deliveryTag);
+    assert.ok(dead, 'the rejected message is listed by deadLetters()');
+    assert.equal(dead.queue, q);
+    assert.equal(dead.reason, 'cannot decode: test');
+    assert.equal(dead.message.body.toString(), 'poison');
+    assert.deepEqual(dead.message.headers, { id: 'dl-1' });
+    assert.ok(Math.abs(dead.at - Date.now()) < 60_000, 'dead letter time is ms since the epoch');
+    assert.deepEqual(await f.t.queueInfo(q), { name: q, messages: 0, unacked: 0 });
+  }, { needs: (c) => (c.deadLetter ? undefined : 'no dead-letter store') });
+
+  add('consumer.close() hands unsettled deliveries back; another consumer gets them, redelivered', async (f) => {
+    const q = await f.queue('close');
+    for (let i = 0; i < 3; i++) await f.publish(q, `h${i}`);
+    const a = await f.consumer([q], 3);
+    const held = await a.waitFor(3);
+    const b = await f.consumer([q], 10);
+    await b.staysAt(0, 'messages held by a live consumer are invisible to others');
+    await a.consumer.close();
+    const got = await b.waitFor(3);
+    assert.deepEqual(got.map(text).sort(), ['h0', 'h1', 'h2']);
+    assert.ok(got.every((d) => d.redelivered), 'handed-back messages come back redelivered');
+    await (held[0] as Delivery).ack(); // settling a handed-back delivery is a no-op
+    for (const d of got) await d.ack();
+    await b.staysAt(3, 'nothing is delivered twice');
+    assert.deepEqual(await f.t.queueInfo(q), { name: q, messages: 0, unacked: 0 });
+  });
+
+  add('two consumers on one queue never get the same message (500 messages)', async (f) => {
+    const q = await f.queue('race');
+    const a = await f.consumer([q], 10, true);
+    const b = await f.consumer([q], 10, true);
+    const total = 500;
+    for (let i = 0; i < total; i += 50) {
+      await f.t.publishMany(Array.from({ length: 50 }, (_, j) => ({ exchange: '', routingKey: q, message: message(String(i + j)) })));
+    }
+    const deadline = Date.now() + f.limits.timeout * 2;
+    while (a.deliveries.length + b.deliveries.length < total && Date.now() < deadline) await delay(20);
+    await delay(f.limits.quiet);
+    const seen = [...a.deliveries, ...b.deliveries].map(text);
+    assert.equal(seen.length, total, `expected ${total} deliveries in all, got ${seen.length}`);
+    assert.equal(new Set(seen).size, total, 'a message was delivered twice');
+    assert.equal((await f.t.queueInfo(q)).messages, 0);
+  });
+
+  add('priorities follow capabilities.priority', async (f) => {
+    const order = f.t.capabilities.priority;
+    const q = await f.queue('prio', 9);
+    for (const [p, name] of [[0, 'p0a'], [9, 'p9a'], [5, 'p5'], [0, 'p0b'], [9, 'p9b']] as const) {
+      await f.publish(q, name, { properties: { priority: p } });
+    }
+    const got: string[] = [];
+    const c = await f.consumer([q], 1);
+    for (let i = 1; i <= 5; i++) {
+      const d = (await c.waitFor(i))[i - 1] as Delivery;
+      got.push(text(d));
+      await d.ack();
+    }
+    const expected = order === 'higher-first' ? ['p9a', 'p9b', 'p5', 'p0a', 'p0b'] : ['p0a', 'p0b', 'p5', 'p9a', 'p9b'];
+    assert.deepEqual(got, expected, `priority order '${order}'`);
+  }, { needs: (c) => (c.priority === 'none' ? 'no priorities' : undefined) });
+
+  add('purge removes the ready messages and returns how many', async (f) => {
+    const q = await f.queue('purge');
+    for (let i = 0; i < 4; i++) await f.publish(q, `p${i}`);
+    assert.equal(await f.t.purge(q), 4);
+    assert.equal((await f.t.queueInfo(q)).messages, 0);
+    assert.equal(await f.t.purge(q), 0);
+    const c = await f.consumer([q], 10);
+    await c.staysAt(0, 'purged messages must not be delivered');
+  });
+
+  add('queueInfo and listQueues count ready and unacked messages', async (f) => {
+    const q = await f.queue('info');
+    const empty = await f.queue('empty');
+    for (let i = 0; i < 3; i++) await f.publish(q, `i${i}`);
+    assert.deepEqual(await f.t.queueInfo(q), { name: q, messages: 3, unacked: 0 });
+    const c = await f.consumer([q], 1);
+    await c.waitFor(1);
+    assert.deepEqual(await f.t.queueInfo(q), { name: q, messages: 2, unacked: 1 });
+    const listed = await f.t.listQueues();
+    assert.deepEqual(listed.find((x) => x.name === q), { name: q, messages: 2, unacked: 1 });
+    assert.deepEqual(listed.find((x) => x.name === empty), { name: empty, messages: 0, unacked: 0 });
+  });
+
+
+  add('cancel(queue) stops that queue only', async (f) => {
+    const q1 = await f.queue('cancel1');
+    const q2 = await f.queue('cancel2');
+    const c = await f.consumer([q1, q2], 10, true);
+    await c.consumer.cancel(q1);
+    assert.deepEqual([...c.consumer.queues], [q2]);
+    await f.publish(q1, 'stopped');
+    await f.publish(q2, 'still');
+    assert.deepEqual((await c.waitFor(1)).map(text), ['still']);
+    await c.staysAt(1, 'a cancelled queue must not be read');
+    assert.equal((await f.t.queueInfo(q1)).messages, 1);
+    await c.consumer.consume(q1);
+    assert.equal(text((await c.waitFor(2))[1] as Delivery), 'stopped');
+  });
+
+  add('setPrefetch raises the window at once', async (f) => {
+    const q = await f.queue('setpf');
+    for (let i = 0; i < 4; i++) await f.publish(q, `s${i}`);
+    const c = await f.consumer([q], 1);
+    await c.waitFor(1);
+    await c.staysAt(1, 'prefetch 1 holds one delivery');
+    c.consumer.setPrefetch(3);
+    await c.waitFor(3);
+    await c.staysAt(3, 'prefetch 3 holds three deliveries');
+  });
+
+
+  add('an undecodable stored envelope is dead-lettered, never delivered', async (f) => {
+    const q = await f.queue('garbage');
+    await (inject as Inject)(f.t, q, '{not json');
+    await f.publish(q, 'good');
+    const c = await f.consumer([q], 10, true);
+    assert.deepEqual((await c.waitFor(1)).map(text), ['good']);
+    await c.staysAt(1, 'the undecodable message must not be delivered');
+    assert.ok(c.errors.length >= 1, 'the consumer reports the undecodable message through onError');
+    if (f.t.capabilities.deadLetter) {
+      const dead = (await f.t.deadLetters(1000)).filter((d) => d.queue === q);
+      assert.equal(dead.length, 1);
+      assert.match((dead[0] as { reason: string }).reason, /undecodable/);
+    }
+    assert.deepEqual(await f.t.queueInfo(q), { name: q, messages: 0, unacked: 0 });
+  }, { skip: inject ? undefined : 'the harness cannot store a raw envelope' });
+}

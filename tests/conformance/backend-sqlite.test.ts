@@ -1,0 +1,26 @@
+/** The shared ResultBackend contract suite on sqlite://, one temp file per test case. */
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, it } from 'vitest';
+import { backendConformance } from '../../src/backend/conformance.js';
+import { createBackend } from '../../src/backend/sqlite/index.js';
+
+const files = new Set<string>();
+
+const cases = backendConformance(
+  (options, storeId) => {
+    const path = join(tmpdir(), `celeriac-results-${storeId}.db`);
+    files.add(path);
+    return createBackend(`sqlite://${path}`, options);
+  },
+  { promptMs: 100, shared: true, sharedPromptMs: 500 },
+);
+
+afterAll(() => {
+  for (const f of files) for (const suffix of ['', '-wal', '-shm']) rmSync(f + suffix, { force: true });
+});
+
+describe('result backend conformance: sqlite://', () => {
+  for (const c of cases) (c.skip ? it.skip : it)(c.name, c.run);
+});
