@@ -62,6 +62,11 @@ export async function startWorker(dbUrl: string, args: string[], env: Record<str
     CELERIAC_RESULT_BACKEND: dbUrl,
     ...env,
   });
-  await w.waitFor(/ ready\.\n/);
+  try {
+    await w.waitFor(/ ready\.\n/);
+  } catch (err) {
+    w.child.kill('SIGKILL');
+    throw err;
+  }
   return w;
 }

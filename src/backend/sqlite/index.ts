@@ -10,14 +10,15 @@
 import type { Statement } from 'better-sqlite3';
 import { immediate, openDatabase, watchDatabase, type Database } from '../../util/sqlite.js';
 import { urlPath, urlQuery } from '../../util/url.js';
-import { KeyValueBackend, type KeyValueStore } from '../kv.js';
+import { CHANGE_PAGE, KeyValueBackend, type KeyValueStore, type Update } from '../kv.js';
 import type { BackendFactory } from '../types.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS celeriac_results (
-  key        TEXT PRIMARY KEY,
+  seq        INTEGER PRIMARY KEY AUTOINCREMENT,  -- grows with every write: the change feed's cursor
+  key        TEXT NOT NULL UNIQUE,
   value      TEXT NOT NULL,
-  expires_at INTEGER            -- ms since epoch, NULL = never
+  expires_at INTEGER                             -- ms since epoch, NULL = never
 );
 CREATE INDEX IF NOT EXISTS celeriac_results_expiry ON celeriac_results (expires_at) WHERE expires_at IS NOT NULL;
 `;
@@ -67,20 +68,38 @@ class SqliteKeyValueStore implements KeyValueStore {
   }
 
   update(key: string, fn: (current: string | undefined) => string | undefined, ttlMs: number): void {
+    this.updateMany([{ key, fn, ttlMs }]);
+  }
+
+  /** Every update in one write transaction: a worker's results of one tick cost one commit. */
+  updateMany(items: readonly Update[]): void {
     const now = Date.now();
     const db = this.db;
     if (!db) throw new Error('sqlite result store used before open()');
-    const written = immediate(db, () => {
-      const next = fn(this.get(key));
-      if (next === undefined) return false;
-      this.stmt('INSERT OR REPLACE INTO celeriac_results (key, value, expires_at) VALUES (?, ?, ?)').run(key, next, ttlMs > 0 ? now + ttlMs : null);
-      return true;
-    });
-    if (written) for (const l of this.listeners) l(key);
+    const write = this.stmt('INSERT OR REPLACE INTO celeriac_results (key, value, expires_at) VALUES (?, ?, ?)');
+    const written = immediate(db, () =>
+      items.filter(({ key, fn, ttlMs }) => {
+        const next = fn(this.get(key));
+        if (next === undefined) return false;
+        write.run(key, next, ttlMs > 0 ? now + ttlMs : null);
+        return true;
+      }),
+    );
+    for (const { key } of written) for (const l of this.listeners) l(key);
     if (now - this.lastSweep > SWEEP_EVERY) {
       this.lastSweep = now;
       this.stmt('DELETE FROM celeriac_results WHERE expires_at IS NOT NULL AND expires_at <= ?').run(now);
     }
+  }
+
+  changes(cursor: number | undefined): { cursor: number; entries: [string, string][] } {
+    if (cursor === undefined) {
+      const row = this.stmt('SELECT coalesce(max(seq), 0) AS seq FROM celeriac_results').get() as { seq: number };
+      return { cursor: row.seq, entries: [] };
+    }
+    const rows = this.stmt('SELECT seq, key, value FROM celeriac_results WHERE seq > ? ORDER BY seq LIMIT ?').all(cursor, CHANGE_PAGE) as { seq: number; key: string; value: string }[];
+    const last = rows.at(-1);
+    return { cursor: last ? last.seq : cursor, entries: rows.map((r) => [r.key, r.value]) };
   }
 
   delete(key: string): void {

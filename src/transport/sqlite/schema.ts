@@ -7,12 +7,15 @@ CREATE TABLE IF NOT EXISTS celeriac_messages (
   priority    INTEGER NOT NULL DEFAULT 0,
   tag         TEXT    NOT NULL UNIQUE,
   envelope    TEXT    NOT NULL,
-  visible_at  INTEGER NOT NULL,            -- ms since epoch; claimable when <= now
+  visible_at  INTEGER NOT NULL,            -- ready: when it was stored; held: when its hold runs out
   owner       TEXT,                        -- consumer holding it, NULL when ready
   redelivered INTEGER NOT NULL DEFAULT 0
 );
-CREATE INDEX IF NOT EXISTS celeriac_messages_next ON celeriac_messages (queue, priority DESC, id);
+-- Ready messages only: a claim never walks past held ones.
+CREATE INDEX IF NOT EXISTS celeriac_messages_ready ON celeriac_messages (queue, priority DESC, id) WHERE owner IS NULL;
 CREATE INDEX IF NOT EXISTS celeriac_messages_owner ON celeriac_messages (owner) WHERE owner IS NOT NULL;
+-- Held messages by deadline, for the visibility-timeout sweep.
+CREATE INDEX IF NOT EXISTS celeriac_messages_held ON celeriac_messages (visible_at) WHERE owner IS NOT NULL;
 CREATE TABLE IF NOT EXISTS celeriac_queues (
   name        TEXT PRIMARY KEY,
   declaration TEXT NOT NULL

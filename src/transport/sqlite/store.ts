@@ -6,7 +6,7 @@ import type { Binding, ExchangeDeclaration, QueueDeclaration, QueueInfo, Transpo
 import { immediate, openDatabase, watchDatabase, type Database } from '../../util/sqlite.js';
 import { SCHEMA } from './schema.js';
 
-/** How often (ms) a claimer looks for consumers whose process died on this host. */
+/** How often (ms) a claimer restores held messages past their timeout and looks for consumers whose process died. */
 const REAP_EVERY = 1000;
 
 function pidAlive(pid: number): boolean {
@@ -120,29 +120,34 @@ export class SqliteStore implements VirtualStore {
     return s;
   }
 
-  private claimStatement(count: number): Statement {
-    const marks = Array.from({ length: count }, () => '?').join(', ');
-    return this.stmt(
-        `UPDATE celeriac_messages
-            SET owner = @owner, visible_at = @visibleAt,
-                redelivered = CASE WHEN owner IS NULL THEN redelivered ELSE 1 END
-          WHERE id IN (SELECT id FROM celeriac_messages
-                        WHERE queue IN (${marks}) AND visible_at <= @now
-                        ORDER BY priority DESC, id LIMIT @max)
-        RETURNING id, priority, tag, queue, envelope, redelivered`,
-    );
-  }
-
+  /**
+   * Takes up to `max` ready messages. Candidates are read first, per queue through the ready index and
+   * without the write lock (an empty queue costs no write); then one write transaction takes those still
+   * free (`owner IS NULL`), so each message goes to exactly one consumer.
+   */
   claim(queues: readonly string[], max: number, owner: string, visibleAt: number): ClaimedMessage[] {
     if (queues.length === 0 || max <= 0) return [];
     const now = this.now();
     if (!this.knownOwners.has(owner)) this.registerOwner(owner, now);
-    if (now - this.lastReap >= REAP_EVERY) this.reapDeadOwners(now);
-    const rows = this.claimStatement(queues.length).all(...queues, { owner, visibleAt, now, max }) as {
-      id: number; priority: number; tag: string; queue: string; envelope: string; redelivered: number;
-    }[];
-    rows.sort((a, b) => b.priority - a.priority || a.id - b.id);
-    return rows.map((r) => ({ tag: r.tag, queue: r.queue, envelope: r.envelope, redelivered: r.redelivered === 1 }));
+    if (now - this.lastReap >= REAP_EVERY) {
+      this.lastReap = now;
+      this.restoreExpired(now);
+      this.reapDeadOwners(now);
+    }
+    const next = this.stmt('SELECT id, priority FROM celeriac_messages WHERE queue = ? AND owner IS NULL ORDER BY priority DESC, id LIMIT ?');
+    let candidates: { id: number; priority: number }[] = [];
+    for (const queue of queues) candidates.push(...(next.all(queue, max) as { id: number; priority: number }[]));
+    if (candidates.length === 0) return [];
+    if (queues.length > 1) candidates = candidates.sort((a, b) => b.priority - a.priority || a.id - b.id).slice(0, max);
+    const take = this.stmt('UPDATE celeriac_messages SET owner = ?, visible_at = ? WHERE id = ? AND owner IS NULL RETURNING tag, queue, envelope, redelivered');
+    return immediate(this.conn, () => {
+      const out: ClaimedMessage[] = [];
+      for (const c of candidates) {
+        const row = take.get(owner, visibleAt, c.id) as { tag: string; queue: string; envelope: string; redelivered: number } | undefined;
+        if (row) out.push({ tag: row.tag, queue: row.queue, envelope: row.envelope, redelivered: row.redelivered === 1 });
+      }
+      return out;
+    });
   }
 
   private registerOwner(owner: string, now: number): void {
@@ -150,9 +155,14 @@ export class SqliteStore implements VirtualStore {
     this.knownOwners.add(owner);
   }
 
+  /** Makes held messages whose visibility timeout ran out ready again, marked redelivered. */
+  private restoreExpired(now: number): void {
+    const restored = this.stmt('UPDATE celeriac_messages SET owner = NULL, visible_at = ?, redelivered = 1 WHERE owner IS NOT NULL AND visible_at <= ?').run(now, now);
+    if (restored.changes) for (const l of this.listeners) l();
+  }
+
   /** Hands back the messages of consumers whose process on this host no longer exists. */
   private reapDeadOwners(now: number): void {
-    this.lastReap = now;
     const db = this.conn;
     const owners = this.stmt('SELECT owner, pid FROM celeriac_owners WHERE host = ?').all(this.host) as { owner: string; pid: number }[];
     const dead = owners.filter((o) => o.pid !== process.pid && !pidAlive(o.pid));

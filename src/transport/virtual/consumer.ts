@@ -110,6 +110,15 @@ export class VirtualConsumer implements Consumer {
     return this.prefetch - this.held.size;
   }
 
+  /**
+   * Whether to claim now: always when holding nothing; otherwise once a quarter of the window is free, so
+   * a busy consumer claims in batches instead of one message per ack.
+   */
+  private shouldClaim(): boolean {
+    const room = this.room();
+    return room > 0 && (this.held.size === 0 || room >= Math.max(1, Math.floor(this.prefetch / 4)));
+  }
+
   /** Starts a claim loop unless one is running; a running loop is told to go round once more. */
   private wake(): void {
     if (this.closed || this.active.length === 0) return;
@@ -125,7 +134,7 @@ export class VirtualConsumer implements Consumer {
     try {
       do {
         this.again = false;
-        while (!this.closed && this.active.length > 0 && this.room() > 0) {
+        while (!this.closed && this.active.length > 0 && this.shouldClaim()) {
           const until = this.transport.clock.now() + this.transport.visibilityTimeout;
           const claimed = await this.transport.store.claim(this.active, this.room(), this.owner, until);
           // Once closed, undelivered claims stay with this owner; close() releases them after this loop.
