@@ -7,7 +7,10 @@ import type { Plugins } from './app/celeriac.js';
 export function registerBuiltins({ transports, backends }: Plugins): void {
   transports
     .register('memory', async () => (await import('./transport/memory/index.js')).createTransport)
-    .register('sqlite', async () => (await import('./transport/sqlite/index.js')).createTransport);
+    .register('sqlite', async () => (await import('./transport/sqlite/index.js')).createTransport)
+    .register('redis', async () => (await import('./transport/redis/index.js')).createTransport)
+    .register('rediss', async () => (await import('./transport/redis/index.js')).createTransport)
+    .register('redis+socket', async () => (await import('./transport/redis/index.js')).createTransport);
   backends
     .register('memory', async () => (await import('./backend/memory/index.js')).createBackend)
     .register('sqlite', async () => (await import('./backend/sqlite/index.js')).createBackend);

@@ -1,26 +1,34 @@
 // The worker end to end inside one process, on memory:// and on sqlite:// (same behaviour on both).
+import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Celeriac, createLogger, NotRegisteredError, RemoteTaskError, States, TaskRevokedError, Worker, type WorkerOptions } from '../../src/index.js';
 import { tempDir, until, type TempDir } from '../helpers/temp.js';
+import { deleteKeys, REDIS_URL } from '../helpers/redis.js';
 
 const silent = createLogger({ level: 'silent' });
 
-for (const kind of ['memory', 'sqlite'] as const) {
+for (const kind of ['memory', 'sqlite', 'redis'] as const) {
   describe(`worker on ${kind}://`, () => {
     let dir: TempDir;
     let app: Celeriac;
     const workers: Worker[] = [];
 
+    const keyPrefix = `celeriac-test-${randomUUID()}:`;
+
     beforeEach(() => {
       dir = tempDir();
-      const url = kind === 'memory' ? 'memory://' : `sqlite://${dir.file('broker.db')}`;
-      app = new Celeriac('tests', { broker: url, backend: url, taskRoutes: { 'tasks.add': 'for_add', 'tasks.subtract': 'for_subtract' } });
+      const sqlite = `sqlite://${dir.file('broker.db')}`;
+      const broker = kind === 'memory' ? 'memory://' : kind === 'sqlite' ? sqlite : REDIS_URL;
+      // Until the Redis result backend lands in this suite, Redis runs with SQLite results.
+      const backend = kind === 'memory' ? 'memory://' : sqlite;
+      app = new Celeriac('tests', { broker, backend, brokerOptions: { keyPrefix }, taskRoutes: { 'tasks.add': 'for_add', 'tasks.subtract': 'for_subtract' } });
     });
 
     afterEach(async () => {
       for (const w of workers.splice(0)) await w.stop({ cold: true });
       await app.close();
       dir.remove();
+      if (kind === 'redis') await deleteKeys(keyPrefix);
     });
 
     const start = async (options: WorkerOptions = {}): Promise<Worker> => {
@@ -130,7 +138,7 @@ for (const kind of ['memory', 'sqlite'] as const) {
       expect(Date.now() - sent).toBeGreaterThanOrEqual(550);
     });
 
-    it('runs higher priority first on a busy queue', async () => {
+    it('runs tasks in priority order on a busy queue (as the broker orders priorities)', async () => {
       const order: number[] = [];
       const t = app.task('tasks.order', (p: number) => {
         order.push(p);
@@ -139,7 +147,9 @@ for (const kind of ['memory', 'sqlite'] as const) {
       for (const p of [0, 9, 3, 6]) results.push(await t.applyAsync([p], { priority: p }));
       await start({ concurrency: 1, prefetchMultiplier: 1 });
       for (const r of results) await r.get({ timeout: 5000 });
-      expect(order).toEqual([9, 6, 3, 0]);
+      const { priority } = (await app.connection()).capabilities;
+      // SQLite and memory: 9 before 0 (AMQP's order); Redis: 0 before 9 (kombu's emulation).
+      expect(order).toEqual(priority === 'lower-first' ? [0, 3, 6, 9] : [9, 6, 3, 0]);
     });
 
     it('warm shutdown finishes running tasks and hands waiting ones back', async () => {

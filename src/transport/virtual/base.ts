@@ -105,7 +105,16 @@ export class VirtualTransport implements Transport {
     return queues;
   }
 
+  /** The stored copies of a message, or none when the store broadcast it itself (its own fanout). */
   private async itemsFor(message: RawMessage, options: PublishOptions): Promise<PutItem[]> {
+    if (this.store.putFanout && options.exchange !== '') {
+      const exchange = await this.store.getExchange(options.exchange);
+      if (exchange?.type === 'fanout') {
+        const info = { exchange: options.exchange, routing_key: options.routingKey };
+        await this.store.putFanout(options.exchange, options.routingKey, encodeEnvelope(message, info, uuid()));
+        return [];
+      }
+    }
     const queues = await this.routeTo(options);
     const priority = message.properties.priority ?? 0;
     const info = { exchange: options.exchange, routing_key: options.routingKey };

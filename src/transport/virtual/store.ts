@@ -43,6 +43,11 @@ export interface VirtualStore {
   /** Stores messages; all or none. */
   put(items: readonly PutItem[]): MaybePromise<void>;
   /**
+   * Optional: the broker's own broadcast for fanout exchanges (Redis PUBLISH, as kombu does). When
+   * present, fanout publishes go here instead of being copied into every bound queue.
+   */
+  putFanout?(exchange: string, routingKey: string, envelope: string): MaybePromise<void>;
+  /**
    * Atomically takes up to `max` ready messages from `queues` for `owner`: each becomes invisible to
    * others until settled, or until `visibleAt` (ms since epoch), after which it is ready again and
    * comes back marked redelivered. Higher priority first, then oldest first.

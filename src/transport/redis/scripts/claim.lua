@@ -1,0 +1,51 @@
+-- claim.lua: take up to ARGV[1] messages and record each as unacked, in one atomic step (no gap between
+-- the pop and the record, unlike kombu's BRPOP then HSET). Lists are read in KEYS order (priority step,
+-- then queue), from the right (kombu pushes on the left).
+--
+-- KEYS[1]  unacked hash         delivery_tag -> JSON [envelope, exchange, routing_key]   (kombu's layout)
+-- KEYS[2]  unacked_index zset   delivery_tag -> fetch time in seconds                    (kombu's layout)
+-- KEYS[3]  dead-letter list     celeriac's own: JSON {id, queue, reason, at, envelope}
+-- KEYS[4..] queue lists to read
+-- ARGV[1]  max messages         ARGV[2] now, seconds (float)     ARGV[3] now, ms (for dead letters)
+-- ARGV[4..] the queue name of each list in KEYS[4..], in the same order
+-- Returns a flat array: tag1, queue1, envelope1, tag2, queue2, envelope2, ... A message that is not a
+-- kombu JSON envelope is moved to the dead-letter list here (never lost, never run) and returned with an
+-- empty tag, so the consumer can report it. An envelope without a delivery tag gets one.
+local max = tonumber(ARGV[1])
+local out = {}
+local taken = 0
+for i = 4, #KEYS do
+  local queue = ARGV[i]
+  while taken < max do
+    local m = redis.call('RPOP', KEYS[i])
+    if not m then break end
+    local ok, env = pcall(cjson.decode, m)
+    local tag, ex, rk = nil, '', queue
+    if ok and type(env) == 'table' and type(env['properties']) == 'table' then
+      tag = env['properties']['delivery_tag']
+      local info = env['properties']['delivery_info']
+      if type(info) == 'table' then
+        if type(info['exchange']) == 'string' then ex = info['exchange'] end
+        if type(info['routing_key']) == 'string' then rk = info['routing_key'] end
+      end
+    end
+    if not (ok and type(env) == 'table' and type(env['properties']) == 'table') then
+      local reason = 'undecodable envelope: not a kombu JSON message'
+      redis.call('LPUSH', KEYS[3], cjson.encode({id = redis.sha1hex(m), queue = queue, reason = reason, at = tonumber(ARGV[3]), envelope = m}))
+      redis.call('LTRIM', KEYS[3], 0, 9999)
+      out[#out + 1] = ''
+      out[#out + 1] = queue
+      out[#out + 1] = m
+    else
+      if type(tag) ~= 'string' or tag == '' then tag = redis.sha1hex(m .. ARGV[2]) end
+      redis.call('HSET', KEYS[1], tag, '[' .. m .. ',' .. cjson.encode(ex) .. ',' .. cjson.encode(rk) .. ']')
+      redis.call('ZADD', KEYS[2], ARGV[2], tag)
+      out[#out + 1] = tag
+      out[#out + 1] = queue
+      out[#out + 1] = m
+      taken = taken + 1
+    end
+  end
+  if taken >= max then break end
+end
+return out

@@ -1,0 +1,355 @@
+/** The Redis implementation of the virtual-transport primitives, in kombu's key layout (see ./index.ts). */
+import { readFileSync } from 'node:fs';
+import { uuid } from '../../util/ids.js';
+import type { ClaimedMessage, PutItem, StoredDeadLetter, VirtualStore } from '../virtual/store.js';
+import type { Binding, ExchangeDeclaration, QueueDeclaration, QueueInfo, TransportCapabilities } from '../types.js';
+import { connectRedis, type ParsedRedisUrl, type RedisClient } from './connection.js';
+import { RedisKeys } from './keys.js';
+import { Subscriber } from './subscriber.js';
+
+const script = (name: string): string => readFileSync(new URL(`./scripts/${name}.lua`, import.meta.url), 'utf8');
+
+/** Most dead letters kept. */
+const DEAD_LETTERS_KEPT = 10_000;
+/** How often (ms) a claimer sweeps unacked messages past the visibility timeout back to their queues. */
+const RESTORE_EVERY = 10_000;
+
+interface HeldMessage {
+  queue: string;
+  envelope: string;
+  owner: string;
+  /** Already moved to the dead-letter list by the claim script (not a kombu envelope). */
+  dead?: boolean;
+}
+
+type Commands = RedisClient & {
+  celeriacClaim(numKeys: number, ...args: (string | number)[]): Promise<string[]>;
+  celeriacRestore(k1: string, k2: string, k3: string, tag: string, payload: string, cutoff: string, front: string): Promise<number>;
+  celeriacDeadLetter(k1: string, k2: string, k3: string, tag: string, record: string, kept: number): Promise<number>;
+  celeriacUnackedCount(k1: string, ...queues: string[]): Promise<number[]>;
+};
+
+export interface RedisStoreOptions {
+  keyPrefix: string;
+  visibilityTimeout: number;
+}
+
+/** Marks a stored envelope redelivered, as kombu does when it restores a message. */
+function markRedelivered(envelope: string): string {
+  try {
+    const env = JSON.parse(envelope) as { headers?: Record<string, unknown>; properties?: { delivery_info?: Record<string, unknown> } };
+    if (env.headers) env.headers['redelivered'] = true;
+    if (env.properties?.delivery_info) env.properties.delivery_info['redelivered'] = true;
+    return JSON.stringify(env);
+  } catch {
+    return envelope;
+  }
+}
+
+function priorityOf(envelope: string): number {
+  const m = /"priority"\s*:\s*(\d+)/.exec(envelope);
+  return m ? Number(m[1]) : 0;
+}
+
+export class RedisStore implements VirtualStore {
+  readonly capabilities: TransportCapabilities = {
+    name: 'redis', fanout: true, topic: true, priority: 'lower-first', persistent: true,
+    crossProcess: true, visibilityTimeout: true, deadLetter: true,
+  };
+  now: () => number = Date.now;
+  readonly keys: RedisKeys;
+  private client: Commands | undefined;
+  private subscriber: Subscriber | undefined;
+  private readonly exchanges = new Map<string, ExchangeDeclaration>();
+  private readonly declared = new Set<string>();
+  private readonly held = new Map<string, HeldMessage>();
+  private readonly listeners = new Set<() => void>();
+  private rotation = 0;
+  private lastRestore = 0;
+
+  constructor(
+    private readonly url: string,
+    private readonly parsed: ParsedRedisUrl,
+    private readonly options: RedisStoreOptions,
+  ) {
+    this.keys = new RedisKeys(options.keyPrefix, parsed.db);
+  }
+
+  private get redis(): Commands {
+    if (!this.client) throw new Error('redis store used before open()');
+    return this.client;
+  }
+
+  async open(): Promise<void> {
+    const client = (await connectRedis(this.url, this.parsed, 'celeriac')) as Commands;
+    client.defineCommand('celeriacClaim', { lua: script('claim') });
+    client.defineCommand('celeriacRestore', { numberOfKeys: 3, lua: script('restore') });
+    client.defineCommand('celeriacDeadLetter', { numberOfKeys: 3, lua: script('dead-letter') });
+    client.defineCommand('celeriacUnackedCount', { numberOfKeys: 1, lua: script('unacked-count') });
+    this.client = client;
+    this.subscriber = new Subscriber(this.url, this.parsed, client, this.keys, () => this.notify());
+  }
+
+  async close(): Promise<void> {
+    await this.subscriber?.close();
+    this.subscriber = undefined;
+    const client = this.client;
+    this.client = undefined;
+    if (client) await client.quit().catch(() => client.disconnect());
+  }
+
+  private notify(): void {
+    for (const l of this.listeners) l();
+  }
+
+  declareExchange(e: ExchangeDeclaration): void {
+    this.exchanges.set(e.name, e);
+  }
+
+  /** Exchanges are declared per process in kombu; one only seen through its bindings is taken as direct. */
+  async getExchange(name: string): Promise<ExchangeDeclaration | undefined> {
+    const local = this.exchanges.get(name);
+    if (local) return local;
+    return (await this.redis.exists(this.keys.binding(name))) ? { name, type: 'direct' } : undefined;
+  }
+
+  declareQueue(q: QueueDeclaration): void {
+    this.declared.add(q.name);
+  }
+
+  async deleteQueue(name: string): Promise<void> {
+    const pipe = this.redis.pipeline();
+    for (const list of this.keys.lists(name)) pipe.del(list);
+    for (const key of await this.scan(this.keys.bindingPattern)) {
+      for (const member of await this.redis.smembers(key)) if (RedisKeys.parseMember(member).queue === name) pipe.srem(key, member);
+    }
+    await pipe.exec();
+    this.declared.delete(name);
+    this.subscriber?.unbindFanout(name);
+  }
+
+  async addBinding(b: Binding): Promise<void> {
+    await this.redis.sadd(this.keys.binding(b.exchange), this.keys.bindingMember(b.routingKey, b.queue));
+    if (this.exchanges.get(b.exchange)?.type === 'fanout') await this.subscriber?.bindFanout(b.queue, b.exchange, b.routingKey);
+  }
+
+  async bindings(exchange: string): Promise<Binding[]> {
+    const members = await this.redis.smembers(this.keys.binding(exchange));
+    return members.map((m) => {
+      const { routingKey, queue } = RedisKeys.parseMember(m);
+      return { exchange, queue, routingKey };
+    });
+  }
+
+  async put(items: readonly PutItem[]): Promise<void> {
+    if (items.length === 1) {
+      const i = items[0] as PutItem;
+      await this.redis.lpush(this.keys.list(i.queue, i.priority), i.envelope);
+    } else {
+      const pipe = this.redis.pipeline();
+      for (const i of items) pipe.lpush(this.keys.list(i.queue, i.priority), i.envelope);
+      await pipe.exec();
+    }
+    this.notify();
+  }
+
+  /** Fanout is PUBLISH, as kombu does it: not stored, delivered to whoever is subscribed now. */
+  async putFanout(exchange: string, routingKey: string, envelope: string): Promise<void> {
+    await this.redis.publish(this.keys.fanoutChannel(exchange, routingKey), envelope);
+  }
+
+  async claim(queues: readonly string[], max: number, owner: string): Promise<ClaimedMessage[]> {
+    if (queues.length === 0 || max <= 0) return [];
+    const now = this.now();
+    if (now - this.lastRestore >= RESTORE_EVERY) {
+      this.lastRestore = now;
+      await this.restoreVisible(now);
+    }
+    const out: ClaimedMessage[] = this.subscriber?.takeFanout(queues, max) ?? [];
+    for (const c of out) this.held.set(c.tag, { queue: c.queue, envelope: c.envelope, owner });
+    const listQueues = queues.filter((q) => !this.subscriber?.isFanout(q));
+    if (out.length >= max || listQueues.length === 0) return out;
+    this.subscriber?.track(listQueues);
+    // Priority first, then queues in a rotating order, so no queue starves another.
+    const start = this.rotation++ % listQueues.length;
+    const order = [...listQueues.slice(start), ...listQueues.slice(0, start)];
+    const keys: string[] = [];
+    const names: string[] = [];
+    for (const step of [0, 3, 6, 9]) {
+      for (const q of order) {
+        keys.push(this.keys.list(q, step));
+        names.push(q);
+      }
+    }
+    const flat = await this.redis.celeriacClaim(3 + keys.length, this.keys.unacked, this.keys.unackedIndex, this.keys.deadLetters, ...keys, max - out.length, now / 1000, now, ...names);
+    for (let i = 0; i + 2 < flat.length; i += 3) {
+      const [stored, queue, envelope] = [flat[i] as string, flat[i + 1] as string, flat[i + 2] as string];
+      const tag = stored || `dead-${uuid()}`;
+      this.held.set(tag, { queue, envelope, owner, dead: !stored });
+      out.push({ tag, queue, envelope, redelivered: false });
+    }
+    return out;
+  }
+
+  /** Keep-alive: the fetch time in the unacked index becomes now, so the sweep leaves them alone. */
+  async extend(tags: readonly string[]): Promise<void> {
+    const mine = tags.filter((t) => this.held.has(t));
+    if (mine.length === 0) return;
+    const score = this.now() / 1000;
+    await this.redis.zadd(this.keys.unackedIndex, 'XX', ...mine.flatMap((t) => [score, t]));
+  }
+
+  async ack(tags: readonly string[], owner: string): Promise<void> {
+    const pipe = this.redis.pipeline();
+    let n = 0;
+    for (const t of tags) {
+      const h = this.held.get(t);
+      if (!h || h.owner !== owner) continue;
+      this.held.delete(t);
+      if (this.subscriber?.isFanoutTag(t) || h.dead) continue;
+      pipe.zrem(this.keys.unackedIndex, t).hdel(this.keys.unacked, t);
+      n++;
+    }
+    if (n) await pipe.exec();
+  }
+
+  async requeue(tags: readonly string[], owner: string): Promise<void> {
+    for (const t of tags) {
+      const h = this.held.get(t);
+      if (!h || h.owner !== owner) continue;
+      this.held.delete(t);
+      if (this.subscriber?.isFanoutTag(t) || h.dead) continue;
+      const list = this.keys.list(h.queue, priorityOf(h.envelope));
+      await this.redis.celeriacRestore(this.keys.unacked, this.keys.unackedIndex, list, t, markRedelivered(h.envelope), '', '1');
+    }
+    if (tags.length) this.notify();
+  }
+
+  async deadLetter(tag: string, reason: string, at: number, owner: string): Promise<void> {
+    const h = this.held.get(tag);
+    if (!h || h.owner !== owner) return;
+    this.held.delete(tag);
+    if (h.dead) return;
+    const record = JSON.stringify({ id: tag, queue: h.queue, reason, at, envelope: h.envelope });
+    if (this.subscriber?.isFanoutTag(tag)) {
+      await this.redis.multi().lpush(this.keys.deadLetters, record).ltrim(this.keys.deadLetters, 0, DEAD_LETTERS_KEPT - 1).exec();
+      return;
+    }
+    await this.redis.celeriacDeadLetter(this.keys.unacked, this.keys.unackedIndex, this.keys.deadLetters, tag, record, DEAD_LETTERS_KEPT);
+  }
+
+  async release(owner: string): Promise<void> {
+    await this.requeue([...this.held].filter(([, h]) => h.owner === owner).map(([t]) => t), owner);
+  }
+
+  /**
+   * kombu's restore_visible: unacked messages fetched longer than the visibility timeout ago go back to
+   * the queue their routing key names. One sweeper at a time across processes (kombu's unacked_mutex).
+   */
+  async restoreVisible(now: number): Promise<number> {
+    const token = uuid();
+    const got = await this.redis.set(this.keys.unackedMutex, token, 'PX', 300_000, 'NX');
+    if (got !== 'OK') return 0;
+    let restored = 0;
+    try {
+      const cutoff = (now - this.options.visibilityTimeout) / 1000;
+      const tags = await this.redis.zrangebyscore(this.keys.unackedIndex, '-inf', cutoff, 'LIMIT', 0, 1000);
+      for (const tag of tags) {
+        const raw = await this.redis.hget(this.keys.unacked, tag);
+        if (!raw) {
+          await this.redis.zrem(this.keys.unackedIndex, tag);
+          continue;
+        }
+        const target = await this.restoreTarget(raw);
+        if (!target) continue;
+        restored += await this.redis.celeriacRestore(this.keys.unacked, this.keys.unackedIndex, target.list, tag, markRedelivered(target.envelope), String(cutoff), '1');
+      }
+    } finally {
+      if ((await this.redis.get(this.keys.unackedMutex)) === token) await this.redis.del(this.keys.unackedMutex);
+    }
+    if (restored) this.notify();
+    return restored;
+  }
+
+  /** Where an unacked record `[envelope, exchange, routing_key]` goes back to: the queue its route names. */
+  private async restoreTarget(raw: string): Promise<{ list: string; envelope: string } | undefined> {
+    let record: [unknown, string, string];
+    try {
+      record = JSON.parse(raw) as [unknown, string, string];
+    } catch {
+      return undefined;
+    }
+    const [env, exchange, routingKey] = record;
+    const envelope = JSON.stringify(env);
+    let queue = routingKey;
+    if (exchange) {
+      const bound = (await this.bindings(exchange)).filter((b) => b.routingKey === routingKey);
+      queue = bound[0]?.queue ?? routingKey;
+    }
+    return { list: this.keys.list(queue, priorityOf(envelope)), envelope };
+  }
+
+  async purge(queue: string): Promise<number> {
+    const lists = this.keys.lists(queue);
+    const pipe = this.redis.multi();
+    for (const l of lists) pipe.llen(l);
+    for (const l of lists) pipe.del(l);
+    const res = (await pipe.exec()) ?? [];
+    return res.slice(0, lists.length).reduce((n, [, v]) => n + Number(v ?? 0), 0);
+  }
+
+  async info(queue: string): Promise<QueueInfo> {
+    const [info] = await this.infos([queue]);
+    return info as QueueInfo;
+  }
+
+  private async infos(queues: string[]): Promise<QueueInfo[]> {
+    if (queues.length === 0) return [];
+    const pipe = this.redis.pipeline();
+    for (const q of queues) for (const l of this.keys.lists(q)) pipe.llen(l);
+    const lens = ((await pipe.exec()) ?? []).map(([, v]) => Number(v ?? 0));
+    const unacked = await this.redis.celeriacUnackedCount(this.keys.unacked, ...queues);
+    return queues.map((name, i) => ({
+      name,
+      messages: lens.slice(i * 4, i * 4 + 4).reduce((a, b) => a + b, 0),
+      unacked: Number(unacked[i] ?? 0),
+    }));
+  }
+
+  async listQueues(): Promise<QueueInfo[]> {
+    const names = new Set(this.declared);
+    for (const key of await this.scan(this.keys.bindingPattern)) {
+      const exchange = key.slice(this.keys.binding('').length);
+      if (this.exchanges.get(exchange)?.type === 'fanout') continue;
+      for (const m of await this.redis.smembers(key)) names.add(RedisKeys.parseMember(m).queue);
+    }
+    return this.infos([...names].filter(Boolean).sort());
+  }
+
+  async deadLetters(limit: number): Promise<StoredDeadLetter[]> {
+    const rows = await this.redis.lrange(this.keys.deadLetters, 0, limit - 1);
+    return rows.flatMap((r) => {
+      try {
+        return [JSON.parse(r) as StoredDeadLetter];
+      } catch {
+        return [];
+      }
+    });
+  }
+
+  private async scan(pattern: string): Promise<string[]> {
+    const out: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
+      cursor = next;
+      out.push(...keys);
+    } while (cursor !== '0');
+    return out;
+  }
+
+  watch(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+}
