@@ -13,5 +13,8 @@ export function registerBuiltins({ transports, backends }: Plugins): void {
     .register('redis+socket', async () => (await import('./transport/redis/index.js')).createTransport);
   backends
     .register('memory', async () => (await import('./backend/memory/index.js')).createBackend)
-    .register('sqlite', async () => (await import('./backend/sqlite/index.js')).createBackend);
+    .register('sqlite', async () => (await import('./backend/sqlite/index.js')).createBackend)
+    .register('redis', async () => (await import('./backend/redis/index.js')).createBackend)
+    .register('rediss', async () => (await import('./backend/redis/index.js')).createBackend)
+    .register('redis+socket', async () => (await import('./backend/redis/index.js')).createBackend);
 }

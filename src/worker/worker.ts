@@ -8,7 +8,7 @@
 import type { Celeriac } from '../app/celeriac.js';
 import { placeKwargs } from '../app/params.js';
 import type { ResultBackend } from '../backend/types.js';
-import { NotRegisteredError, ProtocolError } from '../errors.js';
+import { CeleriacError, NotRegisteredError, ProtocolError } from '../errors.js';
 import { parseTaskMessage } from '../protocol/task-message.js';
 import type { Consumer, Delivery, Transport } from '../transport/types.js';
 import { TypedEmitter } from '../util/emitter.js';
@@ -89,7 +89,8 @@ export class Worker extends TypedEmitter<WorkerEvents> {
     this.consumer = transport.createConsumer({
       prefetch: this.prefetch,
       onMessage: (d) => this.onMessage(d),
-      onError: (e) => this.logger.error({ err: e }, 'consumer error (retrying): %s', e.message),
+      // Broker outages are expected and retried: one line, no stack. Anything else is a bug worth a stack.
+      onError: (e) => (e instanceof CeleriacError && e.retryable ? this.logger.error('broker: %s', e.message) : this.logger.error({ err: e }, 'consumer error: %s', e.message)),
     });
     for (const queue of this.queues) {
       await this.app.producer.declareRoute(transport, { queue, exchange: queue, routingKey: queue });

@@ -64,16 +64,21 @@ export async function connectRedis(url: string, parsed: ParsedRedisUrl, name: st
     enableReadyCheck: true,
     retryStrategy: (attempt) => backoffDelay(attempt, { base: 100, max: 5000, jitter: true }),
   });
-  client.on('error', () => undefined); // reported through the consumer's onError, never as an unhandled event
+  let firstError: Error | undefined;
+  // Errors are reported through the transport (consumer onError), never as unhandled 'error' events.
+  client.on('error', (err: Error) => {
+    firstError ??= err;
+  });
   try {
     await client.connect();
-  } catch (cause) {
+  } catch (err) {
     client.disconnect();
-    const msg = (cause as Error).message;
+    const cause = firstError ?? (err as Error);
+    const msg = cause.message.replace(/\.$/, '');
     const hint = /auth|password|WRONGPASS|NOAUTH/i.test(msg)
-      ? 'check the user name and password in the URL'
-      : 'check that Redis runs there and the host, port and database are right';
-    throw new TransportError(`cannot connect to Redis at ${maskUrl(url)}: ${msg}. ${hint[0]?.toUpperCase()}${hint.slice(1)}.`, { cause });
+      ? 'Check the user name and password in the URL'
+      : 'Check that Redis runs there and that the host, port and database are right';
+    throw new TransportError(`cannot connect to Redis at ${maskUrl(url)}: ${msg}. ${hint}.`, { cause });
   }
   return client;
 }

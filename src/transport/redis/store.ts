@@ -62,8 +62,13 @@ export class RedisStore implements VirtualStore {
   private subscriber: Subscriber | undefined;
   private readonly exchanges = new Map<string, ExchangeDeclaration>();
   private readonly declared = new Set<string>();
+  /** Binding members this process added, per exchange: restored if Redis lost them (a restart without persistence). */
+  private readonly localBindings = new Map<string, Set<string>>();
   private readonly held = new Map<string, HeldMessage>();
   private readonly listeners = new Set<() => void>();
+  private readonly statusListeners = new Set<(status: 'lost' | 'restored', error?: Error) => void>();
+  private lost = false;
+  private lastError: Error | undefined;
   private rotation = 0;
   private lastRestore = 0;
 
@@ -86,6 +91,19 @@ export class RedisStore implements VirtualStore {
     client.defineCommand('celeriacRestore', { numberOfKeys: 3, lua: script('restore') });
     client.defineCommand('celeriacDeadLetter', { numberOfKeys: 3, lua: script('dead-letter') });
     client.defineCommand('celeriacUnackedCount', { numberOfKeys: 1, lua: script('unacked-count') });
+    client.on('error', (err: Error) => {
+      this.lastError = err;
+    });
+    client.on('close', () => {
+      if (this.lost || !this.client) return;
+      this.lost = true;
+      for (const l of this.statusListeners) l('lost', this.lastError);
+    });
+    client.on('ready', () => {
+      if (!this.lost) return;
+      this.lost = false;
+      for (const l of this.statusListeners) l('restored');
+    });
     this.client = client;
     this.subscriber = new Subscriber(this.url, this.parsed, client, this.keys, () => this.notify());
   }
@@ -125,16 +143,27 @@ export class RedisStore implements VirtualStore {
     }
     await pipe.exec();
     this.declared.delete(name);
+    for (const set of this.localBindings.values()) for (const m of [...set]) if (RedisKeys.parseMember(m).queue === name) set.delete(m);
     this.subscriber?.unbindFanout(name);
   }
 
   async addBinding(b: Binding): Promise<void> {
-    await this.redis.sadd(this.keys.binding(b.exchange), this.keys.bindingMember(b.routingKey, b.queue));
+    const member = this.keys.bindingMember(b.routingKey, b.queue);
+    await this.redis.sadd(this.keys.binding(b.exchange), member);
+    let mine = this.localBindings.get(b.exchange);
+    if (!mine) this.localBindings.set(b.exchange, (mine = new Set()));
+    mine.add(member);
     if (this.exchanges.get(b.exchange)?.type === 'fanout') await this.subscriber?.bindFanout(b.queue, b.exchange, b.routingKey);
   }
 
   async bindings(exchange: string): Promise<Binding[]> {
     const members = await this.redis.smembers(this.keys.binding(exchange));
+    const missing = [...(this.localBindings.get(exchange) ?? [])].filter((m) => !members.includes(m));
+    if (missing.length) {
+      // Redis lost bindings this process declared (restarted without persistence): put them back.
+      await this.redis.sadd(this.keys.binding(exchange), ...missing);
+      members.push(...missing);
+    }
     return members.map((m) => {
       const { routingKey, queue } = RedisKeys.parseMember(m);
       return { exchange, queue, routingKey };
@@ -351,5 +380,10 @@ export class RedisStore implements VirtualStore {
   watch(listener: () => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  onStatus(listener: (status: 'lost' | 'restored', error?: Error) => void): () => void {
+    this.statusListeners.add(listener);
+    return () => this.statusListeners.delete(listener);
   }
 }

@@ -54,7 +54,15 @@ export class VirtualConsumer implements Consumer {
     if (this.closed) throw new TransportError('consumer is closed: create a new consumer to read this queue again');
     if (!this.active.includes(queue)) this.active.push(queue);
     if (!this.unwatch) {
-      this.unwatch = this.transport.store.watch(() => this.wake());
+      const unwatch = this.transport.store.watch(() => this.wake());
+      const unstatus = this.transport.store.onStatus?.((status, error) => {
+        if (status === 'restored') return this.wake();
+        this.reportError(new TransportError(`lost the connection to the broker (${error?.message ?? 'closed'}); reconnecting with back-off, nothing held is lost`));
+      });
+      this.unwatch = () => {
+        unwatch();
+        unstatus?.();
+      };
       this.armPoll();
       this.armKeepAlive();
     }

@@ -76,4 +76,10 @@ export interface VirtualStore {
    * Returns an unsubscribe function. Stores that cannot tell rely on the transport's fallback poll.
    */
   watch(listener: () => void): () => void;
+
+  /**
+   * Optional, for networked stores: reports losing the connection ('lost', once per outage) and getting it
+   * back ('restored'). Consumers pass 'lost' to their onError and claim again on 'restored'.
+   */
+  onStatus?(listener: (status: 'lost' | 'restored', error?: Error) => void): () => void;
 }

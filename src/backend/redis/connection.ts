@@ -1,0 +1,169 @@
+/**
+ * Redis connections for the result backend: the URL forms, TLS options, the driver loaded on first use,
+ * and a first connect that fails with a BackendError naming the URL (password masked) and what to check.
+ * Later outages reconnect with back-off; nothing here logs.
+ */
+import type { Redis, RedisOptions } from 'ioredis';
+import { readFileSync } from 'node:fs';
+import { BackendError, ConfigError } from '../../errors.js';
+import { backoffDelay } from '../../util/backoff.js';
+import { maskUrl, urlQuery } from '../../util/url.js';
+
+export type { Redis as RedisClient };
+
+/** Reconnect back-off, ms: doubles from BASE up to MAX, with full jitter. */
+const RECONNECT = { base: 100, max: 5000, jitter: true } as const;
+
+type Lookup = (name: string) => unknown;
+
+function database(url: string, text: string | undefined): number {
+  const db = Number(text || 0);
+  if (!Number.isInteger(db) || db < 0) {
+    throw new ConfigError(`'${maskUrl(url)}': the database must be a number, as in redis://localhost:6379/0`);
+  }
+  return db;
+}
+
+const decode = (s: string): string | undefined => (s ? decodeURIComponent(s) : undefined);
+
+function readPem(url: string, option: string, path: unknown): Buffer | undefined {
+  if (path === undefined || path === null || path === '') return undefined;
+  try {
+    return readFileSync(String(path));
+  } catch (cause) {
+    throw new ConfigError(`'${maskUrl(url)}': cannot read ${option} file ${String(path)}: ${(cause as Error).message}`, { cause });
+  }
+}
+
+/**
+ * ioredis options for `redis://[[user]:password@]host[:port][/db]`, `rediss://...` (TLS) and
+ * `redis+socket://[[user]:password@]/path/to/socket[?virtual_host=db]`. `option` looks up backend options
+ * and query parameters (kombu names: ssl_cert_reqs, ssl_ca_certs, ssl_certfile, ssl_keyfile).
+ */
+export function redisOptions(url: string, option: Lookup): RedisOptions {
+  const query = urlQuery(url);
+  const socket = /^redis\+socket:\/\/([^/?]*)(\/[^?]*)/i.exec(url);
+  if (/^redis\+socket:/i.test(url)) {
+    if (!socket?.[2]) throw new ConfigError(`'${maskUrl(url)}' has no socket path: use redis+socket:///path/to/redis.sock?virtual_host=0`);
+    const creds = /^(?:([^:@]*)(?::([^@]*))?@)?$/.exec(socket[1] ?? '');
+    return {
+      path: socket[2],
+      db: database(url, query['virtual_host'] ?? query['db']),
+      username: decode(creds?.[1] ?? ''),
+      password: decode(creds?.[2] ?? '') ?? query['password'],
+    };
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch (cause) {
+    throw new ConfigError(`'${maskUrl(url)}' is not a valid Redis URL: use redis://[:password@]host[:port][/db]`, { cause });
+  }
+  const options: RedisOptions = {
+    host: parsed.hostname.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1',
+    port: Number(parsed.port || 6379),
+    db: database(url, parsed.pathname.slice(1) || query['virtual_host'] || query['db']),
+    username: decode(parsed.username),
+    password: decode(parsed.password) ?? query['password'],
+  };
+  if (parsed.protocol === 'rediss:') {
+    const reqs = String(option('ssl_cert_reqs') ?? 'required').toLowerCase();
+    options.tls = {
+      rejectUnauthorized: reqs !== 'none' && reqs !== 'cert_none',
+      ca: readPem(url, 'ssl_ca_certs', option('ssl_ca_certs')),
+      cert: readPem(url, 'ssl_certfile', option('ssl_certfile')),
+      key: readPem(url, 'ssl_keyfile', option('ssl_keyfile')),
+      servername: options.host,
+    };
+  }
+  return options;
+}
+
+type RedisCtor = new (options: RedisOptions) => Redis;
+
+/** The ioredis constructor, imported on first use. */
+export async function loadDriver(): Promise<RedisCtor> {
+  try {
+    const mod = (await import('ioredis')) as unknown as { Redis?: RedisCtor; default?: RedisCtor };
+    const ctor = mod.Redis ?? mod.default;
+    if (!ctor) throw new Error('ioredis exports no Redis class');
+    return ctor;
+  } catch (cause) {
+    throw new BackendError(`the redis:// result backend needs the ioredis package: npm install ioredis (${(cause as Error).message})`, { cause });
+  }
+}
+
+/** Connection options shared by the command and subscriber connections. */
+export function clientOptions(base: RedisOptions, connectionName: string): RedisOptions {
+  return {
+    ...base,
+    connectionName,
+    lazyConnect: true,
+    enableReadyCheck: true,
+    // Results stored or read in the same tick go to Redis as one pipeline.
+    enableAutoPipelining: true,
+    retryStrategy: (attempt: number) => backoffDelay(attempt - 1, RECONNECT),
+  };
+}
+
+function hint(reason: string, url: string): string {
+  if (/without any password configured|no password is set/i.test(reason)) {
+    return 'The server asks for no password: remove it from the URL, or set one on the server (requirepass)';
+  }
+  if (/WRONGPASS|NOAUTH|invalid password|username-password/i.test(reason)) {
+    return 'Check the user name and password in the URL, and the server\'s requirepass or ACL users';
+  }
+  if (/DB index is out of range/i.test(reason)) return 'Use a database number the server has (its `databases` setting, 16 by default)';
+  if (/^redis\+socket:/i.test(url)) return 'Check that Redis is running and listening on that socket path (unixsocket), and its permissions';
+  const tls = /^rediss:/i.test(url) ? '; for rediss:// also that the server speaks TLS and its certificate is trusted (ssl_ca_certs, ssl_cert_reqs)' : '';
+  return `Check that Redis is running there and reachable, and that the host and port are right${tls}`;
+}
+
+/** The error for a failed first connect: the URL (masked), Redis's or the socket's reason, what to check. */
+export function connectError(url: string, cause: unknown): BackendError {
+  const reason = String((cause as Error)?.message ?? cause).replace(/[.\s]+$/, '');
+  return new BackendError(`cannot connect to the Redis result backend at ${maskUrl(url)}: ${reason}. ${hint(reason, url)}.`, { cause });
+}
+
+/**
+ * Connects and waits until ready. The first failure ends the attempt (no retry loop at start-up);
+ * errors ioredis reports without failing (a SELECT of a missing database, a password the server does
+ * not ask for) fail it too, as they do in redis-py.
+ */
+export async function connectClient(client: Redis, url: string): Promise<void> {
+  let first: Error | undefined;
+  const onError = (e: Error): void => {
+    first ??= e;
+  };
+  ignoreErrorEvents(client);
+  client.on('error', onError);
+  try {
+    await client.connect();
+    if (first) throw first;
+    const { username, password } = client.options;
+    // ioredis only warns when the server has no password; AUTH again to turn that into an error.
+    if (password && !username) await client.call('AUTH', password);
+  } catch (cause) {
+    client.disconnect();
+    throw connectError(url, first ?? cause);
+  } finally {
+    client.off('error', onError);
+  }
+}
+
+/**
+ * Outages after the first connect surface as failed commands (after ioredis's retries), never as an
+ * 'error' event, which ioredis would otherwise print when nobody listens.
+ */
+export function ignoreErrorEvents(client: Redis): void {
+  client.on('error', () => undefined);
+}
+
+/** Closes a connection: QUIT when it is up (pending replies still arrive), else drop it. */
+export async function quit(client: Redis): Promise<void> {
+  if (client.status !== 'ready') {
+    client.disconnect();
+    return;
+  }
+  await client.quit().catch(() => client.disconnect());
+}
