@@ -19,9 +19,8 @@ for (const kind of ['memory', 'sqlite', 'redis'] as const) {
       dir = tempDir();
       const sqlite = `sqlite://${dir.file('broker.db')}`;
       const broker = kind === 'memory' ? 'memory://' : kind === 'sqlite' ? sqlite : REDIS_URL;
-      // Until the Redis result backend lands in this suite, Redis runs with SQLite results.
-      const backend = kind === 'memory' ? 'memory://' : sqlite;
-      app = new Celeriac('tests', { broker, backend, brokerOptions: { keyPrefix }, taskRoutes: { 'tasks.add': 'for_add', 'tasks.subtract': 'for_subtract' } });
+      const backend = broker;
+      app = new Celeriac('tests', { broker, backend, brokerOptions: { keyPrefix }, backendOptions: { keyPrefix }, taskRoutes: { 'tasks.add': 'for_add', 'tasks.subtract': 'for_subtract' } });
     });
 
     afterEach(async () => {

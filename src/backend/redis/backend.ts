@@ -109,7 +109,10 @@ export class RedisBackend implements ResultBackend {
   }
 
   async getMeta(taskId: string): Promise<ResultMeta> {
-    const { client } = await this.open();
+    return this.read(await this.open(), taskId);
+  }
+
+  private async read({ client }: Session, taskId: string): Promise<ResultMeta> {
     let text: string | null;
     try {
       text = await client.get(this.key(taskId));
@@ -132,9 +135,10 @@ export class RedisBackend implements ResultBackend {
     const startedAt = Date.now();
     const signal = options.signal;
     if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new ResultTimeoutError(`waiting for task ${taskId} was aborted`);
-    const first = await this.getMeta(taskId);
+    // One session throughout: if close() comes in between, the wait fails instead of reconnecting.
+    const session = await this.open();
+    const first = await this.read(session, taskId);
     if (isReady(first.status)) return first;
-    const { waiters } = await this.open();
-    return waiters.wait(this.key(taskId), taskId, first.status, options, startedAt);
+    return session.waiters.wait(this.key(taskId), taskId, first.status, options, startedAt);
   }
 }

@@ -5,6 +5,7 @@
  */
 import type { Redis, RedisOptions } from 'ioredis';
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { BackendError, ConfigError } from '../../errors.js';
 import { backoffDelay } from '../../util/backoff.js';
 import { maskUrl, urlQuery } from '../../util/url.js';
@@ -73,7 +74,8 @@ export function redisOptions(url: string, option: Lookup): RedisOptions {
       ca: readPem(url, 'ssl_ca_certs', option('ssl_ca_certs')),
       cert: readPem(url, 'ssl_certfile', option('ssl_certfile')),
       key: readPem(url, 'ssl_keyfile', option('ssl_keyfile')),
-      servername: options.host,
+      // SNI takes a host name only.
+      servername: isIP(options.host ?? '') ? undefined : options.host,
     };
   }
   return options;
@@ -113,6 +115,9 @@ function hint(reason: string, url: string): string {
   if (/WRONGPASS|NOAUTH|invalid password|username-password/i.test(reason)) {
     return 'Check the user name and password in the URL, and the server\'s requirepass or ACL users';
   }
+  if (/certificate|CERT_|unable to verify/i.test(reason)) {
+    return 'The server\'s TLS certificate is not trusted: give its CA as ssl_ca_certs, or ssl_cert_reqs=none to skip verification';
+  }
   if (/DB index is out of range/i.test(reason)) return 'Use a database number the server has (its `databases` setting, 16 by default)';
   if (/^redis\+socket:/i.test(url)) return 'Check that Redis is running and listening on that socket path (unixsocket), and its permissions';
   const tls = /^rediss:/i.test(url) ? '; for rediss:// also that the server speaks TLS and its certificate is trusted (ssl_ca_certs, ssl_cert_reqs)' : '';
@@ -121,8 +126,9 @@ function hint(reason: string, url: string): string {
 
 /** The error for a failed first connect: the URL (masked), Redis's or the socket's reason, what to check. */
 export function connectError(url: string, cause: unknown): BackendError {
-  const reason = String((cause as Error)?.message ?? cause).replace(/[.\s]+$/, '');
-  return new BackendError(`cannot connect to the Redis result backend at ${maskUrl(url)}: ${reason}. ${hint(reason, url)}.`, { cause });
+  const reason = String((cause as Error)?.message ?? cause).trim();
+  const end = /[.?!]$/.test(reason) ? '' : '.';
+  return new BackendError(`cannot connect to the Redis result backend at ${maskUrl(url)}: ${reason}${end} ${hint(reason, url)}.`, { cause });
 }
 
 /**

@@ -9,8 +9,9 @@
  *   returns  1 when stored and published, 0 when the stored state was kept
  *
  * The rule is `mayOverwrite` of protocol/result-meta.ts: a stored SUCCESS is never overwritten, and a
- * ready state is never replaced by a non-ready one. Only `status` of the stored record is looked at; a
- * record that is not JSON (another serializer) is replaced. The ready states come from protocol/states.ts.
+ * ready state is never replaced by a non-ready one. Only `status` of the stored record is looked at (read
+ * from the start of the text when it comes first, as Celery writes it, else with cjson); a record that is
+ * not JSON (another serializer) is replaced. The ready states come from protocol/states.ts.
  */
 import { READY_STATES, States } from '../../protocol/states.js';
 
@@ -20,12 +21,14 @@ export const STORE_RESULT_LUA = `
 local ready = { ${luaSet} }
 local current = redis.call('GET', KEYS[1])
 if current then
-  local ok, stored = pcall(cjson.decode, current)
-  if ok and type(stored) == 'table' then
-    local status = stored['status']
-    if status == ${JSON.stringify(States.SUCCESS)} then return 0 end
-    if type(status) == 'string' and ready[status] and not ready[ARGV[2]] then return 0 end
+  -- Celery and celeriac both write status first: read it without decoding a large result.
+  local status = string.match(current, '^%s*{%s*"status"%s*:%s*"([^"]*)"')
+  if not status then
+    local ok, stored = pcall(cjson.decode, current)
+    if ok and type(stored) == 'table' and type(stored['status']) == 'string' then status = stored['status'] end
   end
+  if status == ${JSON.stringify(States.SUCCESS)} then return 0 end
+  if status and ready[status] and not ready[ARGV[2]] then return 0 end
 end
 local ttl = tonumber(ARGV[3])
 if ttl and ttl > 0 then

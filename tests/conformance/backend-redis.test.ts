@@ -1,0 +1,21 @@
+/** The shared ResultBackend contract suite on redis:// (a real Redis on 127.0.0.1), one key prefix per test case. */
+import { randomUUID } from 'node:crypto';
+import { afterAll, describe, it } from 'vitest';
+import { backendConformance } from '../../src/backend/conformance.js';
+import { createBackend } from '../../src/backend/redis/index.js';
+import { deleteKeys, REDIS_URL } from '../helpers/redis.js';
+
+const run = `celeriac-rbconf-${randomUUID()}:`;
+
+// Backends of one case share a store id, hence a prefix: they see each other's results, and no other case's.
+const cases = backendConformance((options, storeId) => createBackend(REDIS_URL, { ...options, keyPrefix: `${run}${storeId}:` }), {
+  promptMs: 100,
+  shared: true,
+  sharedPromptMs: 500,
+});
+
+afterAll(() => deleteKeys(run));
+
+describe('result backend conformance: redis://', () => {
+  for (const c of cases) (c.skip ? it.skip : it)(c.name, c.run);
+});
