@@ -18,7 +18,7 @@ describe('redis:// broker connections', () => {
     expect(err).toBeInstanceOf(TransportError);
     expect((err as Error).message).toContain(`redis://:**@127.0.0.1:${port}/0`);
     expect((err as Error).message).not.toContain('hunter2');
-    expect((err as Error).message).toMatch(/ECONNREFUSED.*Check that Redis runs there/);
+    expect((err as Error).message).toMatch(/ECONNREFUSED.*Check that Redis is running there/);
   });
 
   it('a wrong password: TransportError that says to check the password, with the password masked', async () => {

@@ -9,9 +9,11 @@ import { isReady } from '../../protocol/states.js';
 import { maskUrl } from '../../util/url.js';
 import { TASK_KEY_PREFIX } from '../kv.js';
 import type { ResultBackend, WaitOptions } from '../types.js';
-import { clientOptions, connectClient, loadDriver, quit, type RedisClient } from './connection.js';
+import { clientOptions, connectClient, loadDriver, quit, type RedisClient, type RedisRole } from '../../util/redis.js';
 import { STORE_RESULT_LUA } from './store-result.js';
 import { ResultWaiters } from './waiters.js';
+
+const ROLE: RedisRole = { label: 'Redis result backend', error: (message, cause) => new BackendError(message, { cause }) };
 
 type Client = RedisClient & {
   celeriacStoreResult(key: string, meta: string, status: string, ttlMs: number): Promise<number>;
@@ -66,11 +68,11 @@ export class RedisBackend implements ResultBackend {
   }
 
   private async start(): Promise<Session> {
-    const Redis = await loadDriver();
+    const Redis = await loadDriver(ROLE);
     const { redis, connectionName } = this.options;
     const client = new Redis(clientOptions(redis, connectionName)) as Client;
     client.defineCommand('celeriacStoreResult', { numberOfKeys: 1, lua: STORE_RESULT_LUA });
-    await connectClient(client, this.rawUrl);
+    await connectClient(client, this.rawUrl, ROLE);
     const waiters = new ResultWaiters(
       this.url,
       () => new Redis({ ...clientOptions(redis, `${connectionName}:sub`), enableAutoPipelining: false, autoResubscribe: false, maxRetriesPerRequest: null }),

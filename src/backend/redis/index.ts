@@ -33,7 +33,7 @@ import { ConfigError } from '../../errors.js';
 import { maskUrl, urlQuery } from '../../util/url.js';
 import type { BackendFactory } from '../types.js';
 import { RedisBackend } from './backend.js';
-import { redisOptions } from './connection.js';
+import { redisOptions } from '../../util/redis.js';
 
 export { RedisBackend } from './backend.js';
 

@@ -10,7 +10,7 @@ import { BackendError, CeleriacError, ResultTimeoutError } from '../../errors.js
 import { parseResultMeta, type ResultMeta } from '../../protocol/result-meta.js';
 import { isReady } from '../../protocol/states.js';
 import type { WaitOptions } from '../types.js';
-import { ignoreErrorEvents, quit } from './connection.js';
+import { ignoreErrorEvents, quit } from '../../util/redis.js';
 
 /** Channels per SUBSCRIBE / UNSUBSCRIBE and keys per MGET. */
 const BATCH = 1000;

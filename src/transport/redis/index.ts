@@ -47,7 +47,7 @@ export const createTransport: TransportFactory = (url: string, options: Transpor
   const num = (v: unknown): number | undefined => (v === undefined || v === '' || !Number.isFinite(Number(v)) ? undefined : Number(v));
   const visibilityTimeout = num(option(options, query, 'visibilityTimeout', 'visibility_timeout')) ?? options.visibilityTimeout ?? 3_600_000;
   const keyPrefix = String(option(options, query, 'keyPrefix', 'global_keyprefix') ?? '');
-  const store = new RedisStore(url, parseRedisUrl(url), { keyPrefix, visibilityTimeout });
+  const store = new RedisStore(url, parseRedisUrl(url, (name) => option(options, query, name, name)), { keyPrefix, visibilityTimeout });
   const transport = new VirtualTransport(url, store, {
     visibilityTimeout,
     pollInterval: num(option(options, query, 'pollInterval', 'poll_interval')) ?? 1000,

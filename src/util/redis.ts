@@ -1,14 +1,15 @@
 /**
- * Redis connections for the result backend: the URL forms, TLS options, the driver loaded on first use,
- * and a first connect that fails with a BackendError naming the URL (password masked) and what to check.
- * Later outages reconnect with back-off; nothing here logs.
+ * Redis connections, shared by the redis:// broker and result backend (neither may import the other): the
+ * URL forms, TLS options, the driver loaded on first use, and a first connect that fails with an error
+ * naming the URL (password masked) and what to check. Later outages reconnect with back-off; nothing here
+ * logs. Like util/sqlite.ts, a helper with I/O, kept here so both plug-ins share one implementation.
  */
 import type { Redis, RedisOptions } from 'ioredis';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { BackendError, ConfigError } from '../../errors.js';
-import { backoffDelay } from '../../util/backoff.js';
-import { maskUrl, urlQuery } from '../../util/url.js';
+import { ConfigError } from '../errors.js';
+import { backoffDelay } from './backoff.js';
+import { maskUrl, urlQuery } from './url.js';
 
 export type { Redis as RedisClient };
 
@@ -16,6 +17,12 @@ export type { Redis as RedisClient };
 const RECONNECT = { base: 100, max: 5000, jitter: true } as const;
 
 type Lookup = (name: string) => unknown;
+
+/** Who is connecting, for error messages: 'Redis result backend' or 'Redis broker', and its error class. */
+export interface RedisRole {
+  label: string;
+  error: (message: string, cause: unknown) => Error;
+}
 
 function database(url: string, text: string | undefined): number {
   const db = Number(text || 0);
@@ -84,14 +91,14 @@ export function redisOptions(url: string, option: Lookup): RedisOptions {
 type RedisCtor = new (options: RedisOptions) => Redis;
 
 /** The ioredis constructor, imported on first use. */
-export async function loadDriver(): Promise<RedisCtor> {
+export async function loadDriver(role: RedisRole): Promise<RedisCtor> {
   try {
     const mod = (await import('ioredis')) as unknown as { Redis?: RedisCtor; default?: RedisCtor };
     const ctor = mod.Redis ?? mod.default;
     if (!ctor) throw new Error('ioredis exports no Redis class');
     return ctor;
   } catch (cause) {
-    throw new BackendError(`the redis:// result backend needs the ioredis package: npm install ioredis (${(cause as Error).message})`, { cause });
+    throw role.error(`the ${role.label} needs the ioredis package: npm install ioredis (${(cause as Error).message})`, cause);
   }
 }
 
@@ -125,10 +132,10 @@ function hint(reason: string, url: string): string {
 }
 
 /** The error for a failed first connect: the URL (masked), Redis's or the socket's reason, what to check. */
-export function connectError(url: string, cause: unknown): BackendError {
+export function connectError(url: string, cause: unknown, role: RedisRole): Error {
   const reason = String((cause as Error)?.message ?? cause).trim();
   const end = /[.?!]$/.test(reason) ? '' : '.';
-  return new BackendError(`cannot connect to the Redis result backend at ${maskUrl(url)}: ${reason}${end} ${hint(reason, url)}.`, { cause });
+  return role.error(`cannot connect to the ${role.label} at ${maskUrl(url)}: ${reason}${end} ${hint(reason, url)}.`, cause);
 }
 
 /**
@@ -136,7 +143,7 @@ export function connectError(url: string, cause: unknown): BackendError {
  * errors ioredis reports without failing (a SELECT of a missing database, a password the server does
  * not ask for) fail it too, as they do in redis-py.
  */
-export async function connectClient(client: Redis, url: string): Promise<void> {
+export async function connectClient(client: Redis, url: string, role: RedisRole): Promise<void> {
   let first: Error | undefined;
   const onError = (e: Error): void => {
     first ??= e;
@@ -151,7 +158,7 @@ export async function connectClient(client: Redis, url: string): Promise<void> {
     if (password && !username) await client.call('AUTH', password);
   } catch (cause) {
     client.disconnect();
-    throw connectError(url, first ?? cause);
+    throw connectError(url, first ?? cause, role);
   } finally {
     client.off('error', onError);
   }
