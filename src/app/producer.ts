@@ -35,14 +35,20 @@ export class Producer {
 
   constructor(private readonly deps: ProducerDeps) {}
 
-  /** Declares a queue with Celery's automatic layout: direct exchange and routing key named after it. */
+  /**
+   * Declares a route's queue the way Celery does: the queue, plus a direct exchange named after it and
+   * bound with its name (so kombu can route to it by exchange too); and the route's own exchange and
+   * binding when it names one.
+   */
   declareRoute(transport: Transport, route: Route): Promise<void> {
     const key = `${route.exchange}\u0000${route.queue}\u0000${route.routingKey}`;
     let done = this.declared.get(key);
     if (!done) {
       done = (async () => {
         await transport.declareQueue({ name: route.queue, durable: true });
-        if (route.exchange !== '') {
+        await transport.declareExchange({ name: route.queue, type: 'direct', durable: true });
+        await transport.bindQueue({ queue: route.queue, exchange: route.queue, routingKey: route.queue });
+        if (route.exchange !== '' && (route.exchange !== route.queue || route.routingKey !== route.queue)) {
           await transport.declareExchange({ name: route.exchange, type: 'direct', durable: true });
           await transport.bindQueue({ queue: route.queue, exchange: route.exchange, routingKey: route.routingKey });
         }

@@ -1,7 +1,7 @@
 /**
  * Routing: which queue (exchange, routing key) a task goes to. Explicit options win, then `taskRoutes`
- * (exact names before globs, in the order given), then the default queue. Celery's automatic queues:
- * queue X is reached through a direct exchange named X with routing key X.
+ * (exact names before globs, in the order given), then the default queue. As Celery does, a message goes
+ * to the default exchange '' with the queue name as routing key, unless a route names an exchange.
  */
 import type { RouteSpec } from '../config/options.js';
 import { globToRegExp, isGlob } from '../util/glob.js';
@@ -46,7 +46,7 @@ export class Router {
     const queue = request.queue ?? fromSpec.queue ?? this.defaultQueue;
     const route: Route = {
       queue,
-      exchange: request.exchange ?? fromSpec.exchange ?? queue,
+      exchange: request.exchange ?? fromSpec.exchange ?? '',
       routingKey: request.routingKey ?? fromSpec.routingKey ?? queue,
     };
     if (typeof spec === 'object' && spec.priority !== undefined) route.priority = spec.priority;

@@ -15,7 +15,8 @@ import { TypedEmitter } from '../util/emitter.js';
 import { defaultNodeName, expandNodeName } from '../util/hostname.js';
 import { createLogger, type Logger } from './logger.js';
 import { AsyncPool } from './pools/async.js';
-import type { Pool } from './pools/types.js';
+import { toPoolError } from './pools/base.js';
+import type { Pool, TaskOutcome } from './pools/types.js';
 import { ResultWriter } from './results.js';
 import { WorkerState, type Request } from './state.js';
 
@@ -193,8 +194,7 @@ export class Worker extends TypedEmitter<WorkerEvents> {
     try {
       if (!acksLate) await this.settle(request);
       if (!ignoreResult && (opts.trackStarted ?? this.app.conf.taskTrackStarted)) await results.started(request);
-      const args = placeKwargs(task.args, task.kwargs, registered.params);
-      const outcome = await this.pool.apply({ id: task.id, name: task.name, args, signal: request.abort.signal });
+      const outcome = await this.run(request, registered.params);
       if (this.cold) return;
       if (outcome.ok) {
         this.logger.info('Task %s[%s] succeeded in %ss: %s', task.name, task.id, outcome.runtime.toFixed(6), preview(outcome.value));
@@ -217,6 +217,19 @@ export class Worker extends TypedEmitter<WorkerEvents> {
       if (this.state.active.size === 0) this.emit('idle');
       this.dispatch();
     }
+  }
+
+  /** Binds the message's args and kwargs to the function's parameters and runs it in the pool. */
+  private async run(request: Request, params: string[] | undefined): Promise<TaskOutcome> {
+    const { task } = request;
+    let args: unknown[];
+    try {
+      args = placeKwargs(task.args, task.kwargs, params);
+    } catch (err) {
+      // A call Python would refuse (a kwarg repeating a positional argument) fails like the task would.
+      return { ok: false, error: toPoolError(err), runtime: 0 };
+    }
+    return this.pool.apply({ id: task.id, name: task.name, args, signal: request.abort.signal });
   }
 
   private async settle(request: Request): Promise<void> {
