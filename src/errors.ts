@@ -10,6 +10,8 @@
  *    ├── BackendError                  E_BACKEND       yes   result store unreachable
  *    ├── ResultTimeoutError            E_TIMEOUT       yes   AsyncResult.get() gave up waiting
  *    └── TaskError                     E_TASK          no    anything a task run produced
+ *         ├── Retry                    E_RETRY               thrown by task.retry(): run again later
+ *         ├── MaxRetriesExceededError  E_MAX_RETRIES         retry() asked once too often
  *         ├── NotRegisteredError       E_NOT_REGISTERED      the worker does not know the task name
  *         ├── TaskRevokedError         E_REVOKED             revoked or expired before it ran
  *         └── RemoteTaskError          E_REMOTE              an exception raised by a task on a worker,
@@ -80,6 +82,39 @@ export class NotRegisteredError extends TaskError {
   }
 }
 
+export interface RetryOptions {
+  /** Seconds before the next attempt (default: the task's `defaultRetryDelay`, 180 s as in Celery). */
+  countdown?: number;
+  /** Time of the next attempt, instead of a countdown. */
+  eta?: Date;
+  /** Most retries for this call (default: the task's `maxRetries`, 3; null = no limit). */
+  maxRetries?: number | null;
+  /** The error that caused the retry; stored with the RETRY state, and the final error past maxRetries. */
+  exc?: unknown;
+}
+
+/** Thrown by `task.retry()` inside a running task: the worker sends the task again and records RETRY. */
+export class Retry extends TaskError {
+  override readonly code = 'E_RETRY';
+  readonly countdown: number | undefined;
+  readonly eta: Date | undefined;
+  readonly maxRetries: number | null | undefined;
+  readonly exc: unknown;
+  constructor(options: RetryOptions = {}) {
+    const when = options.eta ? `at ${options.eta.toISOString()}` : `in ${options.countdown ?? 'the default delay of '}${options.countdown === undefined ? '' : 's'}`;
+    const why = options.exc instanceof Error ? `: ${options.exc.name}: ${options.exc.message}` : options.exc === undefined ? '' : `: ${String(options.exc)}`;
+    super(`Retry ${when}${why}`);
+    this.countdown = options.countdown;
+    this.eta = options.eta;
+    this.maxRetries = options.maxRetries;
+    this.exc = options.exc;
+  }
+}
+
+export class MaxRetriesExceededError extends TaskError {
+  override readonly code = 'E_MAX_RETRIES';
+}
+
 export class TaskRevokedError extends TaskError {
   override readonly code = 'E_REVOKED';
 }
@@ -114,6 +149,9 @@ export function toWireException(err: unknown): WireException {
   }
   if (err instanceof NotRegisteredError) {
     return { exc_type: 'NotRegistered', exc_message: [err.taskName], exc_module: 'celery.exceptions' };
+  }
+  if (err instanceof Retry || err instanceof MaxRetriesExceededError) {
+    return { exc_type: err.name, exc_message: [err.message], exc_module: 'celery.exceptions' };
   }
   if (err instanceof TaskRevokedError) {
     return { exc_type: 'TaskRevokedError', exc_message: [err.message], exc_module: 'celery.exceptions' };

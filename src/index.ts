@@ -18,6 +18,8 @@ export class Celeriac extends CeleriacCore {
 
 export type { CeleriacOptions, Plugins } from './app/celeriac.js';
 export { Task, type ApplyOptions, type TaskOptions, type RegisteredTask } from './app/task.js';
+export { TaskContext } from './app/context.js';
+export type { TaskRequestInfo } from './protocol/task-message.js';
 export { AsyncResult, type GetOptions } from './app/result.js';
 export { Router, type Route } from './app/routes.js';
 export { Worker, type WorkerOptions, type WorkerStatus } from './worker/worker.js';

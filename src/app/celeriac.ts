@@ -5,7 +5,7 @@
 import { loadConfig } from '../config/load.js';
 import type { Config, ConfigInput } from '../config/options.js';
 import type { BackendFactory, ResultBackend } from '../backend/types.js';
-import { ConfigError, UnknownTransportError } from '../errors.js';
+import { ConfigError, NotRegisteredError, UnknownTransportError } from '../errors.js';
 import { CodecRegistry } from '../protocol/codecs.js';
 import type { Transport, TransportFactory } from '../transport/types.js';
 import { systemClock, type Clock } from '../util/clock.js';
@@ -16,6 +16,7 @@ import { Producer } from './producer.js';
 import { AsyncResult, type ResultSource } from './result.js';
 import { Router } from './routes.js';
 import { Task, type ApplyOptions, type RegisteredTask, type TaskOptions, type TaskSender } from './task.js';
+import { ContextStore, TaskContext, type TaskRequestInfo } from './context.js';
 
 export interface Plugins {
   transports: PluginRegistry<TransportFactory>;
@@ -38,6 +39,7 @@ export class Celeriac implements TaskSender, ResultSource {
   readonly producer: Producer;
   readonly clock: Clock;
   private readonly registry = new Map<string, RegisteredTask>();
+  private readonly contexts = new ContextStore();
   private transport: Promise<Transport> | undefined;
   private backend: Promise<ResultBackend> | undefined;
 
@@ -99,6 +101,18 @@ export class Celeriac implements TaskSender, ResultSource {
     const prepared = calls.map((c) => this.producer.prepare(c.name, c.args ?? [], c.options ?? {}, this.registry.get(c.name)?.options ?? {}));
     await this.producer.sendMany(prepared);
     return prepared.map((p) => new AsyncResult<R>(p.id, this));
+  }
+
+  /** The context of the task running in the current async call chain, if any. */
+  currentContext(): TaskContext | undefined {
+    return this.contexts.current();
+  }
+
+  /** Runs a registered task with its request as context (what a worker's pool calls). */
+  runTask(request: TaskRequestInfo, args: unknown[], signal?: AbortSignal): unknown {
+    const task = this.registry.get(request.name);
+    if (!task) throw new NotRegisteredError(request.name);
+    return this.contexts.run(new TaskContext(request, signal), () => task.invoke(args));
   }
 
   /** A handle on any task's result by id. */

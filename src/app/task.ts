@@ -1,4 +1,6 @@
 /** Tasks: a named function plus options; `delay`/`applyAsync` send it, typed by the function. */
+import { TaskError, type RetryOptions } from '../errors.js';
+import type { TaskContext, TaskRequestInfo } from './context.js';
 import type { AsyncResult } from './result.js';
 import { parameterNames } from './params.js';
 
@@ -19,6 +21,10 @@ export interface TaskOptions {
   priority?: number;
   /** Parameter names, to place kwargs sent by Python callers (read from the function when omitted). */
   params?: string[];
+  /** Most retries through `task.retry()` (Celery's max_retries; default 3; null = no limit). */
+  maxRetries?: number | null;
+  /** Seconds before a retry when `retry()` names no countdown (Celery's default_retry_delay; default 180). */
+  defaultRetryDelay?: number;
 }
 
 export interface ApplyOptions {
@@ -50,9 +56,10 @@ export interface ApplyOptions {
   retries?: number;
 }
 
-/** What a Task needs from its app to send itself. */
+/** What a Task needs from its app: sending itself, and the context of the task running now. */
 export interface TaskSender {
   sendTaskMessage<R>(name: string, args: readonly unknown[], options: ApplyOptions, defaults: TaskOptions): Promise<AsyncResult<R>>;
+  currentContext(): TaskContext | undefined;
 }
 
 /** What the worker and the registry see of any task, whatever its argument and result types. */
@@ -85,6 +92,33 @@ export class Task<A extends unknown[] = unknown[], R = unknown> implements Regis
   /** Sends the task with options: countdown, eta, expires, priority, queue, kwargs, ... */
   applyAsync(args: A, options: ApplyOptions = {}): Promise<AsyncResult<R>> {
     return this.sender.sendTaskMessage<R>(this.name, args, options, this.options);
+  }
+
+  /** The context of this task's current run; throws outside one. */
+  private context(): TaskContext {
+    const ctx = this.sender.currentContext();
+    if (!ctx || ctx.request.name !== this.name) {
+      throw new TaskError(`${this.name}: request and retry() are only available while a worker runs this task`);
+    }
+    return ctx;
+  }
+
+  /** The running request: id, retries, args, kwargs, hostname, delivery info, workflow ids. */
+  get request(): TaskRequestInfo {
+    return this.context().request;
+  }
+
+  /** Aborted when the running task must stop (cold shutdown; time limits and revoke later). */
+  get signal(): AbortSignal | undefined {
+    return this.context().signal;
+  }
+
+  /**
+   * Ends this run and has the worker send the task again: after `countdown` seconds (default
+   * `defaultRetryDelay`), as RETRY meanwhile, FAILURE once `maxRetries` is passed.
+   */
+  retry(options: RetryOptions = {}): never {
+    return this.context().retry(options);
   }
 
   invoke(args: unknown[]): R | Promise<R> {

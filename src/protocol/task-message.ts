@@ -109,6 +109,40 @@ export interface TaskRequest {
   headers: Record<string, unknown>;
 }
 
+/** What a running task knows of the message that started it: plain data, so it can cross to threads. */
+export interface TaskRequestInfo {
+  id: string;
+  name: string;
+  args: unknown[];
+  kwargs: Record<string, unknown>;
+  retries: number;
+  /** The worker's node name. */
+  hostname: string;
+  eta: string | null;
+  expires: string | null;
+  parentId: string | null;
+  rootId: string | null;
+  groupId: string | null;
+  deliveryInfo: { exchange: string; routingKey: string; queue: string };
+}
+
+export function requestInfo(task: TaskRequest, hostname: string, delivery: { exchange: string; routingKey: string; queue: string }): TaskRequestInfo {
+  return {
+    id: task.id,
+    name: task.name,
+    args: task.args,
+    kwargs: task.kwargs,
+    retries: task.retries,
+    hostname,
+    eta: task.eta?.toISOString() ?? null,
+    expires: task.expires?.toISOString() ?? null,
+    parentId: task.parentId,
+    rootId: task.rootId,
+    groupId: task.groupId,
+    deliveryInfo: { exchange: delivery.exchange, routingKey: delivery.routingKey, queue: delivery.queue },
+  };
+}
+
 /**
  * Celery's datetime form: `2026-11-22T10:50:00.123456+00:00` (Python isoformat, UTC, microseconds).
  * `micros` supplies the sub-millisecond digits (0..999) a JS time cannot hold.

@@ -61,6 +61,11 @@ export class ResultWriter {
     return this.store(req, States.FAILURE, toWireException(error), stack ?? (error instanceof Error ? (error.stack ?? null) : null));
   }
 
+  /** Stores RETRY: the error that caused the retry (null when none was given, as Celery) and its stack. */
+  retry(req: Held, cause: unknown, stack: string | null): Promise<void> {
+    return this.store(req, States.RETRY, cause === undefined || cause === null ? null : toWireException(cause), stack);
+  }
+
   /** Stores REVOKED with Celery's TaskRevokedError form; `reason` is 'revoked' or 'expired'. */
   revoked(req: Held, reason: 'revoked' | 'expired'): Promise<void> {
     return this.store(req, States.REVOKED, revokedException(reason), null);

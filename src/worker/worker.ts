@@ -9,7 +9,7 @@ import type { Celeriac } from '../app/celeriac.js';
 import { placeKwargs } from '../app/params.js';
 import type { ResultBackend } from '../backend/types.js';
 import { CeleriacError, NotRegisteredError, ProtocolError } from '../errors.js';
-import { parseTaskMessage } from '../protocol/task-message.js';
+import { parseTaskMessage, requestInfo } from '../protocol/task-message.js';
 import type { Consumer, Delivery, Transport } from '../transport/types.js';
 import { TypedEmitter } from '../util/emitter.js';
 import { defaultNodeName, expandNodeName } from '../util/hostname.js';
@@ -18,6 +18,7 @@ import { AsyncPool } from './pools/async.js';
 import { toPoolError } from './pools/base.js';
 import type { Pool, TaskOutcome } from './pools/types.js';
 import { ResultWriter } from './results.js';
+import { decideRetry, isRetry, sendRetry } from './retry.js';
 import { WorkerState, type Request } from './state.js';
 
 export interface WorkerOptions {
@@ -77,7 +78,7 @@ export class Worker extends TypedEmitter<WorkerEvents> {
     this.hostname = expandNodeName(options.hostname ?? defaultNodeName());
     this.acksLate = options.acksLate ?? conf.acksLate;
     this.logger = options.logger ?? createLogger({ level: conf.logLevel });
-    this.pool = options.pool ?? new AsyncPool(this.concurrency, (name) => app.tasks.get(name));
+    this.pool = options.pool ?? new AsyncPool(this.concurrency, (call) => app.runTask(call.request, call.args, call.signal));
   }
 
   async start(): Promise<this> {
@@ -201,11 +202,25 @@ export class Worker extends TypedEmitter<WorkerEvents> {
         if (!ignoreResult) await results.success(request, outcome.value);
         this.emit('task-succeeded', request, outcome.value);
       } else {
-        const error = outcome.error.error ?? Object.assign(new Error(outcome.error.message), { name: outcome.error.name });
-        this.state.failed++;
-        this.logger.error('Task %s[%s] raised unexpected: %s: %s', task.name, task.id, outcome.error.name, outcome.error.message);
-        if (!ignoreResult) await results.failure(request, error, outcome.error.stack);
-        this.emit('task-failed', request, error);
+        const thrown: unknown = outcome.error.error ?? Object.assign(new Error(outcome.error.message), { name: outcome.error.name });
+        let error = thrown;
+        let stack = outcome.error.stack;
+        const decision = isRetry(thrown) ? decideRetry(task, opts, thrown) : undefined;
+        if (decision?.retry && isRetry(thrown)) {
+          await sendRetry(this.app, task, request.delivery, decision);
+          this.logger.info('Task %s[%s] retry: %s', task.name, task.id, thrown.message);
+          if (!ignoreResult) await results.retry(request, thrown.exc, stack);
+        } else {
+          if (decision && !decision.retry) {
+            error = decision.error;
+            stack = error instanceof Error ? (error.stack ?? stack) : stack;
+          }
+          const e = error instanceof Error ? error : new Error(String(error));
+          this.state.failed++;
+          this.logger.error('Task %s[%s] raised unexpected: %s: %s', task.name, task.id, e.name, e.message);
+          if (!ignoreResult) await results.failure(request, error, stack);
+          this.emit('task-failed', request, error);
+        }
       }
       if (acksLate) await this.settle(request);
       this.state.count(task.name);
@@ -229,7 +244,9 @@ export class Worker extends TypedEmitter<WorkerEvents> {
       // A call Python would refuse (a kwarg repeating a positional argument) fails like the task would.
       return { ok: false, error: toPoolError(err), runtime: 0 };
     }
-    return this.pool.apply({ id: task.id, name: task.name, args, signal: request.abort.signal });
+    const { delivery } = request;
+    const info = requestInfo(task, this.hostname, { exchange: delivery.exchange, routingKey: delivery.routingKey, queue: delivery.queue });
+    return this.pool.apply({ id: task.id, name: task.name, args, request: info, signal: request.abort.signal });
   }
 
   private async settle(request: Request): Promise<void> {

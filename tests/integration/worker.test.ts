@@ -171,6 +171,33 @@ for (const kind of ['memory', 'sqlite', 'redis'] as const) {
       expect(await Promise.all(results.map((r) => r.get({ timeout: 5000 })))).toEqual([0, 1, 2, 3, 4, 5]);
     });
 
+    it('retry(): the task runs again with retries + 1, is RETRY in between, and succeeds', async () => {
+      const seen: number[] = [];
+      const flaky = app.task('tasks.flaky', (x: number) => {
+        seen.push(flaky.request.retries);
+        if (flaky.request.retries < 2) flaky.retry({ countdown: 0.05, exc: new Error('not yet') });
+        return x * 10;
+      });
+      await start();
+      const r = await flaky.delay(4);
+      expect(await r.get({ timeout: 5000 })).toBe(40);
+      expect(seen).toEqual([0, 1, 2]);
+    });
+
+    it('retry() past maxRetries: FAILURE with the error that caused it', async () => {
+      const hopeless = app.task('tasks.hopeless', () => hopeless.retry({ countdown: 0, exc: new RangeError('still broken') }), { maxRetries: 1 });
+      await start();
+      const err = await (await hopeless.delay()).get({ timeout: 5000 }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(RemoteTaskError);
+      expect((err as RemoteTaskError).excType).toBe('RangeError');
+      expect((err as RemoteTaskError).message).toContain('still broken');
+    });
+
+    it('task.request outside a run is an error that says so', () => {
+      const t = app.task('tasks.lonely', () => 1);
+      expect(() => t.request).toThrow(/only available while a worker runs this task/);
+    });
+
     it('with acksLate a task is acked only after it finished', async () => {
       let release!: () => void;
       const gate = new Promise<void>((r) => (release = r));

@@ -154,6 +154,11 @@ describe('Python producer -> celeriac worker (redis)', () => {
     expect(typeof record?.['traceback']).toBe('string');
   }, 40_000);
 
+  it('a celeriac task that retries once (task.retry()) and then succeeds: Python gets the final result', async () => {
+    const { calls } = await run([{ task: 'interop.retry_once', args: [] }]);
+    expect(calls[0]).toMatchObject({ ok: true, state: 'SUCCESS', result: 'retried 1' });
+  }, 40_000);
+
   it('a task name celeriac does not know: FAILURE with NotRegistered, as a Python worker records it', async () => {
     const { calls } = await run([{ task: 'interop.no_such_task', args: [1], kwargs: { a: 1 } }]);
     expect(calls[0]).toMatchObject({ ok: false, state: 'FAILURE', exc_type: 'NotRegistered', exc_module: 'celery.exceptions', exc_args: ['interop.no_such_task'] });

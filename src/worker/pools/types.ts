@@ -4,11 +4,15 @@
  * data, so pools that run tasks in threads or child processes can send them across.
  */
 
+import type { TaskRequestInfo } from '../../protocol/task-message.js';
+
 export interface TaskCall {
   id: string;
   name: string;
   /** Positional arguments, kwargs already placed. */
   args: unknown[];
+  /** The request the task sees as its context (`task.request`). */
+  request: TaskRequestInfo;
   /** Aborted when the task must stop (soft time limit, revoke, cold shutdown). */
   signal?: AbortSignal;
 }
