@@ -5,7 +5,7 @@
 import { loadConfig } from '../config/load.js';
 import type { Config, ConfigInput } from '../config/options.js';
 import type { BackendFactory, ResultBackend } from '../backend/types.js';
-import { ConfigError, NotRegisteredError, UnknownTransportError } from '../errors.js';
+import { ConfigError, NotRegisteredError, TaskError, UnknownTransportError } from '../errors.js';
 import { CodecRegistry } from '../protocol/codecs.js';
 import type { Transport, TransportFactory } from '../transport/types.js';
 import { systemClock, type Clock } from '../util/clock.js';
@@ -106,6 +106,16 @@ export class Celeriac implements TaskSender, ResultSource {
   /** The context of the task running in the current async call chain, if any. */
   currentContext(): TaskContext | undefined {
     return this.contexts.current();
+  }
+
+  /**
+   * The running task's context (Celery's current_task): `app.currentTask.request.retries`,
+   * `app.currentTask.retry({ countdown: 5 })`. Throws outside a task run.
+   */
+  get currentTask(): TaskContext {
+    const ctx = this.contexts.current();
+    if (!ctx) throw new TaskError('app.currentTask is only available while a worker runs a task of this app');
+    return ctx;
   }
 
   /** Runs a registered task with its request as context (what a worker's pool calls). */

@@ -15,10 +15,10 @@ export class TaskContext {
     readonly signal: AbortSignal | undefined,
   ) {}
 
-  /** Ends this run and asks the worker to run the task again later. Use as `throw task.retry(...)` or call it. */
-  retry(options: RetryOptions = {}): never {
+  /** Ends this run and asks the worker to run the task again later (it throws; nothing after it runs). */
+  readonly retry = (options: RetryOptions = {}): never => {
     throw new Retry(options);
-  }
+  };
 }
 
 /** The running task's context, per app instance (no module-level state). */

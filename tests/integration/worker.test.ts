@@ -1,7 +1,7 @@
 // The worker end to end inside one process, on memory:// and on sqlite:// (same behaviour on both).
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Celeriac, createLogger, NotRegisteredError, RemoteTaskError, States, TaskRevokedError, Worker, type WorkerOptions } from '../../src/index.js';
+import { Celeriac, createLogger, NotRegisteredError, RemoteTaskError, States, TaskRevokedError, Worker, type Task, type WorkerOptions } from '../../src/index.js';
 import { tempDir, until, type TempDir } from '../helpers/temp.js';
 import { deleteKeys, REDIS_URL } from '../helpers/redis.js';
 
@@ -185,7 +185,8 @@ for (const kind of ['memory', 'sqlite', 'redis'] as const) {
     });
 
     it('retry() past maxRetries: FAILURE with the error that caused it', async () => {
-      const hopeless = app.task('tasks.hopeless', () => hopeless.retry({ countdown: 0, exc: new RangeError('still broken') }), { maxRetries: 1 });
+      app.task('tasks.hopeless', () => app.currentTask.retry({ countdown: 0, exc: new RangeError('still broken') }), { maxRetries: 1 });
+      const hopeless = app.tasks.get('tasks.hopeless') as Task<[], never>;
       await start();
       const err = await (await hopeless.delay()).get({ timeout: 5000 }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(RemoteTaskError);
@@ -193,9 +194,10 @@ for (const kind of ['memory', 'sqlite', 'redis'] as const) {
       expect((err as RemoteTaskError).message).toContain('still broken');
     });
 
-    it('task.request outside a run is an error that says so', () => {
+    it('task.request and app.currentTask outside a run are errors that say so', () => {
       const t = app.task('tasks.lonely', () => 1);
       expect(() => t.request).toThrow(/only available while a worker runs this task/);
+      expect(() => app.currentTask).toThrow(/only available while a worker runs a task/);
     });
 
     it('with acksLate a task is acked only after it finished', async () => {
