@@ -2,7 +2,7 @@
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { backendConformance } from '../../src/backend/conformance.js';
 import { createBackend } from '../../src/backend/sqlite/index.js';
 
@@ -22,5 +22,9 @@ afterAll(() => {
 });
 
 describe('result backend conformance: sqlite://', () => {
+  it('runs the whole shared suite, skipping only what the capabilities rule out', () => {
+    expect(cases.length).toBeGreaterThanOrEqual(13);
+    expect(cases.filter((c) => c.skip && !/^no |the harness cannot|do not share a store/i.test(c.skip))).toEqual([]);
+  });
   for (const c of cases) (c.skip ? it.skip : it)(c.name, c.run);
 });

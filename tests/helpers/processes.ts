@@ -13,8 +13,9 @@ export interface Spawned {
   exited: Promise<number | null>;
 }
 
-export function spawnCli(args: string[], env: Record<string, string>, cwd = ROOT): Spawned {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Spawns a command and collects its output; `waitFor` resolves when the output shows a text. */
+export function spawnProcess(command: string, args: string[], env: NodeJS.ProcessEnv, cwd: string): Spawned {
+  const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const listeners = new Set<() => void>();
   const onData = (d: Buffer): void => {
@@ -23,7 +24,10 @@ export function spawnCli(args: string[], env: Record<string, string>, cwd = ROOT
   };
   child.stdout?.on('data', onData);
   child.stderr?.on('data', onData);
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  child.on('error', (err) => {
+    out += `\n[spawn error] ${err.message}\n`;
+  });
   return {
     child,
     output: () => out,
@@ -32,27 +36,27 @@ export function spawnCli(args: string[], env: Record<string, string>, cwd = ROOT
       new Promise<void>((resolve, reject) => {
         const match = (): boolean => (typeof text === 'string' ? out.includes(text) : text.test(out));
         if (match()) return resolve();
-        const timer = setTimeout(() => {
+        const done = (err?: Error): void => {
+          clearTimeout(timer);
           listeners.delete(check);
-          reject(new Error(`timed out waiting for ${String(text)}; output so far:\n${out.slice(-2000)}`));
-        }, timeout);
+          if (err) reject(err);
+          else resolve();
+        };
+        const timer = setTimeout(() => done(new Error(`timed out waiting for ${String(text)}; output so far:\n${out.slice(-3000)}`)), timeout);
         const check = (): void => {
-          if (match()) {
-            clearTimeout(timer);
-            listeners.delete(check);
-            resolve();
-          }
+          if (match()) done();
         };
         listeners.add(check);
         void exited.then(() => {
-          if (!match()) {
-            clearTimeout(timer);
-            listeners.delete(check);
-            reject(new Error(`process exited before ${String(text)}; output:\n${out.slice(-2000)}`));
-          }
+          if (!match()) done(new Error(`process exited before ${String(text)}; output:\n${out.slice(-3000)}`));
         });
       }),
   };
+}
+
+/** Runs the built `celeriac` CLI. */
+export function spawnCli(args: string[], env: Record<string, string>, cwd = ROOT): Spawned {
+  return spawnProcess(process.execPath, [CLI, ...args], { ...process.env, ...env }, cwd);
 }
 
 /** Starts a worker on the given SQLite file and waits until it is consuming. */

@@ -3,7 +3,7 @@
 // shared Redis database (no key prefix: Python Celery 5.2's result backend has none).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { Redis } from 'ioredis';
-import { ROOT, spawnCli, type Spawned } from '../helpers/processes.js';
+import { ROOT, spawnCli, spawnProcess, type Spawned } from '../helpers/processes.js';
 
 /** Debian's python3 with python3-celery (not the pyenv python3 on PATH). */
 export const PYTHON = process.env['CELERIAC_TEST_PYTHON'] ?? '/usr/bin/python3';
@@ -27,47 +27,6 @@ export function requirePythonCelery(): void {
       `Python Celery is not importable with ${PYTHON}: the interop tests need it. Install it with:\n  ${INSTALL_HINT}\n(${why})`,
     );
   }
-}
-
-/** Spawns any command, with the same output/waitFor/exited helpers as spawnCli. */
-export function spawnProcess(command: string, args: string[], env: NodeJS.ProcessEnv, cwd: string): Spawned {
-  const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  const listeners = new Set<() => void>();
-  const onData = (d: Buffer): void => {
-    out += d.toString();
-    for (const l of listeners) l();
-  };
-  child.stdout?.on('data', onData);
-  child.stderr?.on('data', onData);
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  child.on('error', (err) => {
-    out += `\n[spawn error] ${err.message}\n`;
-  });
-  return {
-    child,
-    output: () => out,
-    exited,
-    waitFor: (text, timeout = 15_000) =>
-      new Promise<void>((resolve, reject) => {
-        const match = (): boolean => (typeof text === 'string' ? out.includes(text) : text.test(out));
-        if (match()) return resolve();
-        const done = (err?: Error): void => {
-          clearTimeout(timer);
-          listeners.delete(check);
-          if (err) reject(err);
-          else resolve();
-        };
-        const timer = setTimeout(() => done(new Error(`timed out waiting for ${String(text)}; output so far:\n${out.slice(-3000)}`)), timeout);
-        const check = (): void => {
-          if (match()) done();
-        };
-        listeners.add(check);
-        void exited.then(() => {
-          if (!match()) done(new Error(`process exited before ${String(text)}; output:\n${out.slice(-3000)}`));
-        });
-      }),
-  };
 }
 
 /** SIGTERM, then SIGKILL after `grace` ms. Resolves when the process is gone. */
