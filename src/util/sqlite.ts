@@ -42,13 +42,46 @@ export function watchDatabase(path: string, onChange: () => void): () => void {
   if (path === ':memory:' || path === '') return () => undefined;
   const file = basename(path);
   let watcher: FSWatcher | undefined;
+  // One commit shows up as several events (one per WAL write): they are coalesced into one call per
+  // event-loop turn. And inotify reports the WAL write just before the commit is published in the -shm
+  // index, so a reader woken by the last event of a commit can still see the old snapshot and then hear
+  // nothing more (until the fallback poll, 1 s later): a trailing call a moment after the last event of
+  // a burst sees the commit.
+  let trailing: NodeJS.Timeout | undefined;
+  let scheduled = false;
+  let closed = false;
+  const fire = (): void => {
+    scheduled = false;
+    if (!closed) onChange();
+  };
+  const onEvent = (): void => {
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(fire);
+    }
+    if (trailing) trailing.refresh();
+    else {
+      trailing = setTimeout(() => {
+        trailing = undefined;
+        if (!closed) onChange();
+      }, TRAILING_MS);
+      trailing.unref();
+    }
+  };
   try {
     watcher = watch(dirname(resolve(path)), { persistent: false }, (_event, name) => {
-      if (name === null || name === `${file}-wal` || name === file) onChange();
+      if (name === null || name === `${file}-wal` || name === file) onEvent();
     });
     watcher.on('error', () => watcher?.close());
   } catch {
     return () => undefined;
   }
-  return () => watcher?.close();
+  return () => {
+    closed = true;
+    clearTimeout(trailing);
+    watcher?.close();
+  };
 }
+
+/** ms after the last change event of a burst for the trailing onChange call. */
+const TRAILING_MS = 2;

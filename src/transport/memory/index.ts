@@ -8,6 +8,7 @@
  *
  * State lives on the instance: two apps with `memory://` do not share queues unless they share a transport.
  */
+import { encodeEnvelope } from '../../protocol/envelope.js';
 import { VirtualTransport } from '../virtual/base.js';
 import type { ClaimedMessage, PutItem, StoredDeadLetter, VirtualStore } from '../virtual/store.js';
 import type { Binding, ExchangeDeclaration, QueueDeclaration, QueueInfo, TransportFactory, TransportOptions } from '../types.js';
@@ -15,6 +16,43 @@ import type { Binding, ExchangeDeclaration, QueueDeclaration, QueueInfo, Transpo
 interface Stored extends PutItem {
   seq: number;
   redelivered: boolean;
+}
+
+/** A ready queue with O(1) take from the head (Array#shift copies the whole array once it is large). */
+class ReadyQueue {
+  private items: (Stored | undefined)[] = [];
+  private head = 0;
+
+  get length(): number {
+    return this.items.length - this.head;
+  }
+
+  peek(): Stored | undefined {
+    return this.items[this.head];
+  }
+
+  take(): Stored | undefined {
+    if (this.head >= this.items.length) return undefined;
+    const msg = this.items[this.head];
+    this.items[this.head++] = undefined;
+    if (this.head === this.items.length) {
+      this.items = [];
+      this.head = 0;
+    } else if (this.head >= 1024 && this.head * 2 >= this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return msg;
+  }
+
+  /** Keeps the queue ordered by priority (higher first), then by arrival. */
+  insert(msg: Stored): void {
+    const q = this.items;
+    let i = q.length;
+    while (i > this.head && ((q[i - 1] as Stored).priority < msg.priority || ((q[i - 1] as Stored).priority === msg.priority && (q[i - 1] as Stored).seq > msg.seq))) i--;
+    if (i === q.length) q.push(msg);
+    else q.splice(i, 0, msg);
+  }
 }
 
 interface Held {
@@ -28,13 +66,16 @@ class MemoryStore implements VirtualStore {
     name: 'memory', fanout: true, topic: true, priority: 'higher-first', persistent: false,
     crossProcess: false, visibilityTimeout: true, deadLetter: true,
   } as const;
+  readonly keepsObjects = true;
   private readonly exchanges = new Map<string, ExchangeDeclaration>();
   private readonly bindingsOf = new Map<string, Binding[]>();
-  private readonly ready = new Map<string, Stored[]>();
+  private readonly ready = new Map<string, ReadyQueue>();
   private readonly held = new Map<string, Held>();
   private readonly dead: StoredDeadLetter[] = [];
   private readonly listeners = new Set<() => void>();
   private seq = 0;
+  /** Lower bound of the held messages' deadlines: claim() looks for lapsed ones only once it has passed. */
+  private nextExpiry = Number.POSITIVE_INFINITY;
 
   constructor(private readonly now: () => number) {}
 
@@ -42,7 +83,7 @@ class MemoryStore implements VirtualStore {
   close(): void {}
   declareExchange(e: ExchangeDeclaration): void { this.exchanges.set(e.name, e); }
   getExchange(name: string): ExchangeDeclaration | undefined { return this.exchanges.get(name); }
-  declareQueue(q: QueueDeclaration): void { if (!this.ready.has(q.name)) this.ready.set(q.name, []); }
+  declareQueue(q: QueueDeclaration): void { if (!this.ready.has(q.name)) this.ready.set(q.name, new ReadyQueue()); }
   deleteQueue(name: string): void {
     this.ready.delete(name);
     for (const [tag, h] of this.held) if (h.msg.queue === name) this.held.delete(tag);
@@ -56,12 +97,9 @@ class MemoryStore implements VirtualStore {
   bindings(exchange: string): Binding[] { return this.bindingsOf.get(exchange) ?? []; }
 
   private insert(msg: Stored): void {
-    const q = this.ready.get(msg.queue) ?? [];
-    this.ready.set(msg.queue, q);
-    // Keep each queue ordered by priority (higher first), then by arrival.
-    let i = q.length;
-    while (i > 0 && ((q[i - 1] as Stored).priority < msg.priority || ((q[i - 1] as Stored).priority === msg.priority && (q[i - 1] as Stored).seq > msg.seq))) i--;
-    q.splice(i, 0, msg);
+    let q = this.ready.get(msg.queue);
+    if (!q) this.ready.set(msg.queue, (q = new ReadyQueue()));
+    q.insert(msg);
   }
 
   put(items: readonly PutItem[]): void {
@@ -71,19 +109,27 @@ class MemoryStore implements VirtualStore {
 
   claim(queues: readonly string[], max: number, owner: string, visibleAt: number): ClaimedMessage[] {
     const now = this.now();
-    for (const h of this.held.values()) if (h.visibleAt <= now) this.requeue([h.msg.tag]);
+    if (now >= this.nextExpiry) {
+      this.nextExpiry = Number.POSITIVE_INFINITY;
+      for (const h of this.held.values()) {
+        if (h.visibleAt <= now) this.requeue([h.msg.tag]);
+        else if (h.visibleAt < this.nextExpiry) this.nextExpiry = h.visibleAt;
+      }
+    }
     const out: ClaimedMessage[] = [];
     while (out.length < max) {
-      let best: Stored[] | undefined;
+      let best: ReadyQueue | undefined;
       for (const name of queues) {
-        const head = this.ready.get(name)?.[0];
-        const cur = best?.[0];
-        if (head && (!cur || head.priority > cur.priority || (head.priority === cur.priority && head.seq < cur.seq))) best = this.ready.get(name);
+        const q = this.ready.get(name);
+        const head = q?.peek();
+        const cur = best?.peek();
+        if (head && (!cur || head.priority > cur.priority || (head.priority === cur.priority && head.seq < cur.seq))) best = q;
       }
-      const msg = best?.shift();
+      const msg = best?.take();
       if (!msg) break;
       this.held.set(msg.tag, { msg, owner, visibleAt });
-      out.push({ tag: msg.tag, queue: msg.queue, envelope: msg.envelope, redelivered: msg.redelivered });
+      if (visibleAt < this.nextExpiry) this.nextExpiry = visibleAt;
+      out.push({ tag: msg.tag, queue: msg.queue, envelope: msg.envelope, decoded: msg.decoded, redelivered: msg.redelivered });
     }
     return out;
   }
@@ -111,14 +157,17 @@ class MemoryStore implements VirtualStore {
     const h = this.heldBy(tag, owner);
     if (!h) return;
     this.held.delete(tag);
-    this.dead.unshift({ id: tag, queue: h.msg.queue, reason, at, envelope: h.msg.envelope });
+    const d = h.msg.decoded;
+    // Kept as an object: the envelope a dead letter is listed with is made now.
+    const envelope = h.msg.envelope || (d ? encodeEnvelope(d.message, d.deliveryInfo, tag) : '');
+    this.dead.unshift({ id: tag, queue: h.msg.queue, reason, at, envelope });
   }
   release(owner: string): void {
     this.requeue([...this.held.values()].filter((h) => h.owner === owner).map((h) => h.msg.tag), owner);
   }
   purge(queue: string): number {
     const n = this.ready.get(queue)?.length ?? 0;
-    if (n) this.ready.set(queue, []);
+    if (n) this.ready.set(queue, new ReadyQueue());
     return n;
   }
   info(queue: string): QueueInfo {

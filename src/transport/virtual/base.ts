@@ -118,6 +118,12 @@ export class VirtualTransport implements Transport {
     const queues = await this.routeTo(options);
     const priority = message.properties.priority ?? 0;
     const info = { exchange: options.exchange, routing_key: options.routingKey };
+    if (this.store.keepsObjects) {
+      return queues.map((queue) => {
+        const tag = uuid();
+        return { queue, tag, priority, envelope: '', decoded: { message, deliveryInfo: info, deliveryTag: tag, redelivered: false } };
+      });
+    }
     return queues.map((queue) => {
       const tag = uuid();
       return { queue, tag, priority, envelope: encodeEnvelope(message, info, tag) };

@@ -163,7 +163,7 @@ export class VirtualConsumer implements Consumer {
   private async deliver(c: ClaimedMessage): Promise<void> {
     let decoded;
     try {
-      decoded = decodeEnvelope(c.envelope);
+      decoded = c.decoded ?? decodeEnvelope(c.envelope);
     } catch (err) {
       await this.transport.store.deadLetter(c.tag, `undecodable envelope: ${(err as Error).message}`, this.transport.clock.now(), this.owner);
       this.reportError(err);

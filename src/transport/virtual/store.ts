@@ -5,11 +5,14 @@
  *
  * Every primitive may answer synchronously (memory, SQLite) or with a promise (network stores).
  */
+import type { DecodedEnvelope } from '../../protocol/envelope.js';
 import type { Binding, DeadLetter, ExchangeDeclaration, QueueDeclaration, QueueInfo, TransportCapabilities } from '../types.js';
 
 export type MaybePromise<T> = T | Promise<T>;
 
 export interface PutItem {
+  /** Set instead of `envelope` (which is then '') for stores with `keepsObjects`. */
+  decoded?: DecodedEnvelope;
   queue: string;
   /** kombu JSON envelope (see protocol/envelope.ts). */
   envelope: string;
@@ -19,6 +22,8 @@ export interface PutItem {
 }
 
 export interface ClaimedMessage {
+  /** The message as put, from stores with `keepsObjects`: nothing to decode. */
+  decoded?: DecodedEnvelope;
   tag: string;
   queue: string;
   envelope: string;
@@ -30,6 +35,8 @@ export type StoredDeadLetter = Omit<DeadLetter, 'message'> & { envelope: string 
 
 export interface VirtualStore {
   readonly capabilities: TransportCapabilities;
+  /** In-process stores keep message objects: the transport skips the JSON envelope both ways. */
+  readonly keepsObjects?: boolean;
   open(): MaybePromise<void>;
   close(): MaybePromise<void>;
 
