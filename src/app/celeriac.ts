@@ -39,7 +39,8 @@ export class Celeriac implements TaskSender, ResultSource {
   readonly producer: Producer;
   readonly clock: Clock;
   private readonly registry = new Map<string, RegisteredTask>();
-  private readonly contexts = new ContextStore();
+  /** Made when the first bound task runs: on Node 20 an AsyncLocalStorage that has run slows every promise. */
+  private contexts: ContextStore | undefined;
   private transport: Promise<Transport> | undefined;
   private backend: Promise<ResultBackend> | undefined;
 
@@ -105,7 +106,7 @@ export class Celeriac implements TaskSender, ResultSource {
 
   /** The context of the task running in the current async call chain, if any. */
   currentContext(): TaskContext | undefined {
-    return this.contexts.current();
+    return this.contexts?.current();
   }
 
   /**
@@ -113,15 +114,17 @@ export class Celeriac implements TaskSender, ResultSource {
    * `app.currentTask.retry({ countdown: 5 })`. Throws outside a task run.
    */
   get currentTask(): TaskContext {
-    const ctx = this.contexts.current();
-    if (!ctx) throw new TaskError('app.currentTask is only available while a worker runs a task of this app');
+    const ctx = this.contexts?.current();
+    if (!ctx) throw new TaskError('app.currentTask is only available while a worker runs a task registered with { bind: true }');
     return ctx;
   }
 
-  /** Runs a registered task with its request as context (what a worker's pool calls). */
+  /** Runs a registered task (what a worker's pool calls); a bound task runs with its request as context. */
   runTask(request: TaskRequestInfo, args: unknown[], signal?: AbortSignal): unknown {
     const task = this.registry.get(request.name);
     if (!task) throw new NotRegisteredError(request.name);
+    if (!task.options.bind) return task.invoke(args);
+    this.contexts ??= new ContextStore();
     return this.contexts.run(new TaskContext(request, signal), () => task.invoke(args));
   }
 

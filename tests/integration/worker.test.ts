@@ -177,7 +177,7 @@ for (const kind of ['memory', 'sqlite', 'redis'] as const) {
         seen.push(flaky.request.retries);
         if (flaky.request.retries < 2) flaky.retry({ countdown: 0.05, exc: new Error('not yet') });
         return x * 10;
-      });
+      }, { bind: true });
       await start();
       const r = await flaky.delay(4);
       expect(await r.get({ timeout: 5000 })).toBe(40);
@@ -185,7 +185,7 @@ for (const kind of ['memory', 'sqlite', 'redis'] as const) {
     });
 
     it('retry() past maxRetries: FAILURE with the error that caused it', async () => {
-      app.task('tasks.hopeless', () => app.currentTask.retry({ countdown: 0, exc: new RangeError('still broken') }), { maxRetries: 1 });
+      app.task('tasks.hopeless', () => app.currentTask.retry({ countdown: 0, exc: new RangeError('still broken') }), { maxRetries: 1, bind: true });
       const hopeless = app.tasks.get('tasks.hopeless') as Task<[], never>;
       await start();
       const err = await (await hopeless.delay()).get({ timeout: 5000 }).catch((e: unknown) => e);
@@ -197,7 +197,7 @@ for (const kind of ['memory', 'sqlite', 'redis'] as const) {
     it('task.request and app.currentTask outside a run are errors that say so', () => {
       const t = app.task('tasks.lonely', () => 1);
       expect(() => t.request).toThrow(/only available while a worker runs this task/);
-      expect(() => app.currentTask).toThrow(/only available while a worker runs a task/);
+      expect(() => app.currentTask).toThrow(/only available while a worker runs a task registered with \{ bind: true \}/);
     });
 
     it('with acksLate a task is acked only after it finished', async () => {
