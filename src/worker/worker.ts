@@ -78,7 +78,7 @@ export class Worker extends TypedEmitter<WorkerEvents> {
     this.hostname = expandNodeName(options.hostname ?? defaultNodeName());
     this.acksLate = options.acksLate ?? conf.acksLate;
     this.logger = options.logger ?? createLogger({ level: conf.logLevel });
-    this.pool = options.pool ?? new AsyncPool(this.concurrency, (call) => app.runTask(call.request, call.args, call.signal));
+    this.pool = options.pool ?? new AsyncPool(this.concurrency, (call) => app.runTask(call.request, call.args, () => call.signal));
   }
 
   async start(): Promise<this> {
