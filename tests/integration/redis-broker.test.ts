@@ -69,4 +69,39 @@ describe('redis:// broker connections', () => {
       dir.remove();
     }
   }, 60_000);
+
+  it('a countdown longer than the visibility timeout runs exactly once (the worker keeps its hold alive; kombu#337)', async () => {
+    const port = await freePort();
+    const server = privateRedis(port);
+    servers.push(server);
+    await server.start();
+    const runs: number[] = [];
+    const mk = () => new Celeriac('eta', { broker: server.url, backend: server.url, visibilityTimeout: 1000 });
+    const app = mk();
+    const other = mk();
+    const t = app.task('tasks.once', (i: number) => {
+      runs.push(i);
+      return i;
+    });
+    other.task('tasks.once', (i: number) => {
+      runs.push(-i);
+      return -i;
+    });
+    const logger = createLogger({ level: 'silent' });
+    // Two workers: if the hold lapsed, the second would take the message again after the timeout.
+    const w1 = await new Worker(app, { logger, concurrency: 2 }).start();
+    const r = await t.applyAsync([7], { countdown: 3 });
+    await new Promise((res) => setTimeout(res, 200));
+    const w2 = await new Worker(other, { logger, concurrency: 2 }).start();
+    try {
+      expect(Math.abs(await r.get({ timeout: 15_000 }))).toBe(7);
+      await new Promise((res) => setTimeout(res, 1500));
+      expect(runs.length).toBe(1);
+    } finally {
+      await w1.stop();
+      await w2.stop();
+      await app.close();
+      await other.close();
+    }
+  }, 30_000);
 });

@@ -11,7 +11,7 @@ const script = (name: string): string => readFileSync(new URL(`./scripts/${name}
 
 /** Most dead letters kept. */
 const DEAD_LETTERS_KEPT = 10_000;
-/** How often (ms) a claimer sweeps unacked messages past the visibility timeout back to their queues. */
+/** How often (ms) a claimer sweeps unacked messages past the visibility timeout back (at most; half the timeout when shorter). */
 const RESTORE_EVERY = 10_000;
 
 interface HeldMessage {
@@ -190,7 +190,7 @@ export class RedisStore implements VirtualStore {
   async claim(queues: readonly string[], max: number, owner: string): Promise<ClaimedMessage[]> {
     if (queues.length === 0 || max <= 0) return [];
     const now = this.now();
-    if (now - this.lastRestore >= RESTORE_EVERY) {
+    if (now - this.lastRestore >= Math.min(RESTORE_EVERY, this.options.visibilityTimeout / 2)) {
       this.lastRestore = now;
       await this.restoreVisible(now);
     }
