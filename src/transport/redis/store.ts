@@ -198,7 +198,6 @@ export class RedisStore implements VirtualStore {
     for (const c of out) this.held.set(c.tag, { queue: c.queue, envelope: c.envelope, owner });
     const listQueues = queues.filter((q) => !this.subscriber?.isFanout(q));
     if (out.length >= max || listQueues.length === 0) return out;
-    this.subscriber?.track(listQueues);
     // Priority first, then queues in a rotating order, so no queue starves another.
     const start = this.rotation++ % listQueues.length;
     const order = [...listQueues.slice(start), ...listQueues.slice(0, start)];
@@ -210,12 +209,17 @@ export class RedisStore implements VirtualStore {
         names.push(q);
       }
     }
-    const flat = await this.redis.celeriacClaim(3 + keys.length, this.keys.unacked, this.keys.unackedIndex, this.keys.deadLetters, ...keys, max - out.length, now / 1000, now, ...names);
+    const want = max - out.length;
+    const flat = await this.redis.celeriacClaim(3 + keys.length, this.keys.unacked, this.keys.unackedIndex, this.keys.deadLetters, ...keys, want, now / 1000, now, ...names);
     for (let i = 0; i + 2 < flat.length; i += 3) {
       const [stored, queue, envelope] = [flat[i] as string, flat[i + 1] as string, flat[i + 2] as string];
       const tag = stored || `dead-${uuid()}`;
       this.held.set(tag, { queue, envelope, owner, dead: !stored });
       out.push({ tag, queue, envelope, redelivered: false });
+    }
+    // Drained: ask Redis to report the next push to these lists (and wake now if one just arrived).
+    if (flat.length / 3 < want && this.subscriber) {
+      void this.subscriber.arm(listQueues).then((pending) => pending && this.notify(), () => undefined);
     }
     return out;
   }

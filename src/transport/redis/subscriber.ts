@@ -1,9 +1,12 @@
 /**
  * The broker's one waiting connection per process. It carries:
  * - fanout (kombu: PSUBSCRIBE to `/{db}.{exchange}[/{routing_key}]`), buffered per bound queue until claimed;
- * - wake-ups: Redis client-side-caching invalidations (CLIENT TRACKING BCAST on the command connection,
+ * - wake-ups: Redis client-side-caching invalidations (CLIENT TRACKING on the command connection,
  *   redirected here), which tell within a round trip that another client pushed to a queue list we read,
  *   Python producers included, with no polling and without popping anything (claims stay atomic in Lua).
+ *   Default (not broadcast) mode: a consumer that found its lists empty reads their lengths, which asks
+ *   Redis to report the next write to exactly those keys, and not to every key sharing their prefix
+ *   (a broadcast prefix 'celery' would also report every 'celery-task-meta-*' result write).
  * Servers without CLIENT TRACKING (Redis < 6) fall back to the transport's poll.
  */
 import { uuid } from '../../util/ids.js';
@@ -17,14 +20,6 @@ interface FanoutBinding {
   exchange: string;
   routingKey: string;
   patterns: string[];
-}
-
-/** The shortest prefixes covering every given one (Redis refuses overlapping BCAST prefixes). */
-export function coveringPrefixes(prefixes: Iterable<string>): string[] {
-  const sorted = [...new Set(prefixes)].sort();
-  const out: string[] = [];
-  for (const p of sorted) if (!out.some((o) => p.startsWith(o))) out.push(p);
-  return out;
 }
 
 export class Subscriber {
@@ -124,33 +119,32 @@ export class Subscriber {
     return out;
   }
 
-  /** Starts waking on pushes to these queues' lists. */
-  track(queues: readonly string[]): void {
-    let added = false;
-    for (const q of queues) {
-      if (!this.tracked.has(q)) {
-        this.tracked.add(q);
-        added = true;
-      }
-    }
-    if (added) void this.applyTracking();
+  /**
+   * Asks to be woken by the next push to these queues' lists (call it after finding them empty): their
+   * lengths are read on the tracked connection. Resolves true when one is not empty after all (a push
+   * landed in between), so the caller claims again at once.
+   */
+  async arm(queues: readonly string[]): Promise<boolean> {
+    for (const q of queues) this.tracked.add(q);
+    await this.applyTracking();
+    if (this.trackingApplied !== 'on') return false;
+    const pipe = this.main.pipeline();
+    for (const q of queues) for (const key of this.keys.lists(q)) pipe.llen(key);
+    const res = (await pipe.exec()) ?? [];
+    return res.some(([, n]) => Number(n ?? 0) > 0);
   }
 
   private async applyTracking(): Promise<void> {
-    if (this.closed || this.trackingUnsupported || this.tracked.size === 0) return;
-    const prefixes = coveringPrefixes([...this.tracked].map((q) => this.keys.list(q)));
-    const wanted = prefixes.join('\n');
-    if (wanted === this.trackingApplied) return;
+    if (this.closed || this.trackingUnsupported || this.trackingApplied === 'on') return;
     try {
-      const sub = await this.connection();
-      void sub;
+      await this.connection();
       const clients = String(await this.main.client('LIST'));
       const line = clients.split('\n').find((l) => l.includes(` name=${this.name} `));
       const id = line ? /(?:^|\s)id=(\d+)/.exec(line)?.[1] : undefined;
       if (!id) return;
       await this.main.call('CLIENT', 'TRACKING', 'OFF');
-      await this.main.call('CLIENT', 'TRACKING', 'ON', 'REDIRECT', id, 'BCAST', ...prefixes.flatMap((p) => ['PREFIX', p]), 'NOLOOP');
-      this.trackingApplied = wanted;
+      await this.main.call('CLIENT', 'TRACKING', 'ON', 'REDIRECT', id, 'NOLOOP');
+      this.trackingApplied = 'on';
     } catch (err) {
       if (/unknown|syntax|ERR/i.test((err as Error).message)) this.trackingUnsupported = true;
     }
