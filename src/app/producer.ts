@@ -87,6 +87,10 @@ export class Producer {
         ignoreResult: options.ignoreResult ?? defaults.ignoreResult ?? conf.taskIgnoreResult,
         priority: options.priority ?? route.priority ?? defaults.priority,
         headers: options.headers,
+        callbacks: options.embed?.callbacks,
+        errbacks: options.embed?.errbacks,
+        chain: options.embed?.chain,
+        chord: options.embed?.chord,
       },
       codec,
     );

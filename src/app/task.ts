@@ -1,5 +1,6 @@
 /** Tasks: a named function plus options; `delay`/`applyAsync` send it, typed by the function. */
 import { TaskError, type RetryOptions } from '../errors.js';
+import type { TaskEmbed } from '../protocol/task-message.js';
 import type { TaskContext, TaskRequestInfo } from './context.js';
 import type { AsyncResult } from './result.js';
 import { parameterNames } from './params.js';
@@ -59,6 +60,8 @@ export interface ApplyOptions {
   groupId?: string;
   groupIndex?: number;
   retries?: number;
+  /** Workflow links to carry (callbacks, errbacks, chain, chord): a retry keeps the original's. */
+  embed?: Partial<TaskEmbed>;
 }
 
 /** What a Task needs from its app: sending itself, and the context of the task running now. */

@@ -52,6 +52,7 @@ export async function sendRetry(app: Celeriac, task: TaskRequest, delivery: Deli
       timeLimit: task.timeLimit[0] ?? undefined,
       softTimeLimit: task.timeLimit[1] ?? undefined,
       ignoreResult: task.ignoreResult,
+      embed: task.embed,
     },
     {},
   );
