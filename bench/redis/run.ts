@@ -27,6 +27,7 @@
  *   --only redis,bullmq,celery,celeriac   --celery-pools solo,threads:50   --celery-n (= n)
  *   --million  --million-n 1000000  --million-c 50  --million-batch 1000  --million-systems celeriac[,bullmq]
  *   --port (default: a free one)  --anchors DIR  --worker-node-args '--cpu-prof --cpu-prof-dir=…'
+ *   --worker-app bench/redis/worker-app.mjs (the same app in plain JS: no tsx loader thread in the worker)
  *   --probe: instead of the table, drain only, celeriac and BullMQ alternating: rate, worker and redis-server
  *            CPU per task, Redis commands per task (--probe-systems celeriac,bullmq; with --worker-node-args
  *            both workers get the flags)
@@ -87,6 +88,8 @@ const MILLION_C = int('million-c', 50);
 const MILLION_BATCH = int('million-batch', 1000);
 const MILLION_SYSTEMS = new Set(list('million-systems', 'celeriac'));
 const WORKER_NODE_ARGS = (flag('worker-node-args') ?? '').split(' ').filter(Boolean);
+/** The module the celeriac worker loads (-A); worker-app.mjs is the same app without the TypeScript loader. */
+const WORKER_APP = flag('worker-app') ?? 'bench/redis/worker-app.ts';
 const PY = process.env['PY'] ?? '/usr/bin/python3';
 const ANCHORS = flag('anchors') ?? join(tmpdir(), 'celeriac-anchors');
 const ANCHORS_SRC = process.env['BENCH_ANCHORS_SRC'] ?? join(ROOT, '..', 'shared', 'bench-anchors');
@@ -286,7 +289,7 @@ const backendUrl = (): string => `redis://127.0.0.1:${PORT}/1`;
 function spawnWorker(concurrency: number, logName: string): ChildProcess {
   const fd = openSync(join(LOG_DIR, logName), 'w');
   const child = track(
-    spawn(process.execPath, [...WORKER_NODE_ARGS, join(ROOT, 'dist/cli/main.js'), 'worker', '-A', join(ROOT, 'bench/redis/worker-app.ts'), '-c', String(concurrency), '-l', 'warn'], {
+    spawn(process.execPath, [...WORKER_NODE_ARGS, join(ROOT, 'dist/cli/main.js'), 'worker', '-A', join(ROOT, WORKER_APP), '-c', String(concurrency), '-l', 'warn'], {
       cwd: ROOT,
       env: { ...process.env, CELERIAC_BROKER_URL: brokerUrl(), CELERIAC_RESULT_BACKEND: backendUrl() },
       stdio: ['ignore', fd, fd],
@@ -758,7 +761,7 @@ function versions(): string {
   const celeriac = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
   const py = sh(PY, ['-c', 'import sys, celery, kombu, redis; print("python", sys.version.split()[0], "| celery", celery.__version__, "| kombu", kombu.__version__, "| redis-py", redis.__version__)']);
   return [
-    `celeriac ${celeriac} (${sh('git', ['rev-parse', '--short', 'HEAD'], ROOT)}${sh('git', ['status', '--porcelain', 'src'], ROOT) ? ', src modified' : ''}) | ioredis ${pkg(ROOT, 'ioredis')}`,
+    `celeriac ${celeriac} (${sh('git', ['rev-parse', '--short', 'HEAD'], ROOT) || process.env['BENCH_REDIS_REV'] || 'no git'}${sh('git', ['status', '--porcelain', 'src'], ROOT) ? ', src modified' : ''}) | ioredis ${pkg(ROOT, 'ioredis')}`,
     `bullmq ${pkg(ANCHORS, 'bullmq')} | ioredis (bullmq's) ${pkg(ANCHORS, 'ioredis')}`,
     py,
     `redis-server ${/v=(\S+)/.exec(sh('redis-server', ['--version']))?.[1] ?? '?'}`,
