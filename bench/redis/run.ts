@@ -32,9 +32,9 @@
  *            CPU per task, Redis commands per task (--probe-systems celeriac,bullmq; with --worker-node-args
  *            both workers get the flags)
  */
+import { freePort } from '../../tests/helpers/redis-server.js';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, openSync, closeSync, readFileSync, writeFileSync, readdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { availableParallelism, cpus, platform, release, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -151,17 +151,6 @@ async function run(cmd: string, args: string[], opts: { cwd?: string; env?: Node
   if (code !== 0) throw new Error(`${cmd} ${args.join(' ')} exited with ${code}`);
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** /proc status fields of a process tree, summed (kB → MiB). */
 function treeStatusMiB(pid: number, field: 'VmHWM' | 'VmRSS'): number {
