@@ -43,6 +43,7 @@ export class Celeriac implements TaskSender, ResultSource {
   private contexts: ContextStore | undefined;
   private transport: Promise<Transport> | undefined;
   private backend: Promise<ResultBackend> | undefined;
+  private connectedBackend: ResultBackend | undefined;
 
   constructor(
     readonly main: string = 'celeriac',
@@ -121,14 +122,16 @@ export class Celeriac implements TaskSender, ResultSource {
 
   /**
    * Runs a registered task (what a worker's pool calls); a bound task runs with its request as context.
-   * `signal` is a thunk: reading a call's signal makes an AbortSignal (~5 µs), and only bound tasks need one.
+   * The request and signal come as thunks: building them costs microseconds, and only bound tasks read them.
    */
-  runTask(request: TaskRequestInfo, args: unknown[], signal?: () => AbortSignal | undefined): unknown {
-    const task = this.registry.get(request.name);
-    if (!task) throw new NotRegisteredError(request.name);
+  runTask(name: string, args: unknown[], context?: () => { request: TaskRequestInfo; signal?: AbortSignal }): unknown {
+    const task = this.registry.get(name);
+    if (!task) throw new NotRegisteredError(name);
     if (!task.options.bind) return task.invoke(args);
+    if (!context) throw new TaskError(`task ${name} is bound ({ bind: true }) and needs its request to run`);
+    const { request, signal } = context();
     this.contexts ??= new ContextStore();
-    return this.contexts.run(new TaskContext(request, signal?.()), () => task.invoke(args));
+    return this.contexts.run(new TaskContext(request, signal), () => task.invoke(args));
   }
 
   /** A handle on any task's result by id. */
@@ -138,26 +141,42 @@ export class Celeriac implements TaskSender, ResultSource {
 
   /** The broker, connected on first use and shared by everything in this app. */
   connection(): Promise<Transport> {
-    this.transport ??= (async () => {
+    if (this.transport) return this.transport;
+    const opening: Promise<Transport> = (async () => {
       const factory = await this.plugins.transports.resolve(this.conf.broker);
       const transport = factory(this.conf.broker, { visibilityTimeout: this.conf.visibilityTimeout, ...this.conf.brokerOptions });
       await transport.connect();
       return transport;
     })();
-    this.transport.catch(() => (this.transport = undefined));
-    return this.transport;
+    opening.catch(() => {
+      if (this.transport === opening) this.transport = undefined;
+    });
+    this.transport = opening;
+    return opening;
   }
 
   /** The result backend, connected on first use. */
   resultBackend(): Promise<ResultBackend> {
-    this.backend ??= (async () => {
+    if (this.backend) return this.backend;
+    const opening: Promise<ResultBackend> = (async () => {
       const factory = await this.plugins.backends.resolve(this.conf.backend);
       const backend = factory(this.conf.backend, { resultExpires: this.conf.resultExpires, ...this.conf.backendOptions });
       await backend.connect();
       return backend;
-    })();
-    this.backend.catch(() => (this.backend = undefined));
-    return this.backend;
+    })().then((backend) => {
+      if (this.backend === opening) this.connectedBackend = backend;
+      return backend;
+    });
+    opening.catch(() => {
+      if (this.backend === opening) this.backend = undefined;
+    });
+    this.backend = opening;
+    return opening;
+  }
+
+  /** The result backend if it is already connected (lets `AsyncResult.get()` skip a promise hop). */
+  readyResultBackend(): ResultBackend | undefined {
+    return this.connectedBackend;
   }
 
   /** Broker and backend URLs with passwords masked, for banners and logs. */
@@ -170,6 +189,7 @@ export class Celeriac implements TaskSender, ResultSource {
     const [t, b] = [this.transport, this.backend];
     this.transport = undefined;
     this.backend = undefined;
+    this.connectedBackend = undefined;
     await Promise.all([t?.then((x) => x.close()).catch(() => undefined), b?.then((x) => x.close()).catch(() => undefined)]);
   }
 }

@@ -7,6 +7,8 @@ import { isReady, States, type TaskState } from '../protocol/states.js';
 /** Where an AsyncResult reads from: the app, lazily connected. */
 export interface ResultSource {
   resultBackend(): Promise<ResultBackend>;
+  /** The backend when already connected, else undefined. */
+  readyResultBackend?(): ResultBackend | undefined;
 }
 
 export interface GetOptions {
@@ -56,13 +58,19 @@ export class AsyncResult<T = unknown> {
   /** Waits for the task to finish and returns its result, or throws its error. */
   get(options?: GetOptions & { propagate?: true }): Promise<T>;
   get(options: GetOptions & { propagate: false }): Promise<T | TaskError>;
-  async get(options: GetOptions = {}): Promise<T | TaskError> {
-    const backend = await this.source.resultBackend();
-    const meta = await backend.waitFor(this.id, { timeout: options.timeout, signal: options.signal });
+  get(options: GetOptions = {}): Promise<T | TaskError> {
+    const backend = this.source.readyResultBackend?.();
+    const waiting = backend
+      ? backend.waitFor(this.id, options)
+      : this.source.resultBackend().then((b) => b.waitFor(this.id, options));
+    return waiting.then((meta) => this.outcome(meta, options.propagate !== false));
+  }
+
+  private outcome(meta: ResultMeta, propagate: boolean): T | TaskError {
     if (meta.status === States.SUCCESS) return meta.result as T;
     const error =
       meta.status === States.REVOKED ? new TaskRevokedError(`task ${this.id} was revoked${revokeReason(meta)}`) : fromWireException(meta.result, meta.traceback);
-    if (options.propagate === false) return error;
+    if (!propagate) return error;
     throw error;
   }
 

@@ -21,8 +21,11 @@ export interface KeyValueStore {
   /** Optional: several updates in one round trip / transaction, each atomic as `update` is. */
   updateMany?(items: readonly Update[]): MaybePromise<void>;
   delete(key: string): MaybePromise<void>;
-  /** Calls `listener` with a changed key, or with no key when "something may have changed". */
-  watch(listener: (key?: string) => void): () => void;
+  /**
+   * Calls `listener` with a changed key, or with no key when "something may have changed". A store that
+   * has the written value at hand passes it too, which spares the waiters a read.
+   */
+  watch(listener: (key?: string, value?: string) => void): () => void;
   /**
    * Optional change feed: keys written after `cursor` (undefined = the current end, nothing returned), in
    * write order, with their values. Lets waiters read only what changed instead of every awaited key.
@@ -41,10 +44,22 @@ export const TASK_KEY_PREFIX = 'celery-task-meta-';
 /** Most entries a store returns from one `changes()` call. */
 export const CHANGE_PAGE = 5000;
 
-interface Waiter {
-  taskId: string;
-  resolve(meta: ResultMeta): void;
-  reject(error: Error): void;
+/** One pending `waitFor`: its promise's settle functions and what to undo when it ends. */
+class Waiter {
+  timer: NodeJS.Timeout | undefined;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+  constructor(
+    readonly taskId: string,
+    readonly resolve: (meta: ResultMeta) => void,
+    readonly reject: (error: Error) => void,
+  ) {}
+
+  /** Clears the timer and the abort listener. */
+  done(): void {
+    if (this.timer) clearTimeout(this.timer);
+    if (this.onAbort) this.signal?.removeEventListener('abort', this.onAbort);
+  }
 }
 
 export interface KeyValueBackendOptions {
@@ -52,10 +67,16 @@ export interface KeyValueBackendOptions {
   resultExpires: number;
   /** Fallback check of waiting results, ms, for stores that cannot signal every change. */
   pollInterval: number;
+  /**
+   * Prefix of task result keys (default Celery's `celery-task-meta-`). A store no other program reads
+   * may use '' : V8 builds `prefix + id` as a rope that every Map lookup must flatten (~1 µs each).
+   */
+  taskKeyPrefix?: string;
 }
 
 export class KeyValueBackend implements ResultBackend {
-  private readonly waiters = new Map<string, Set<Waiter>>();
+  /** Awaited task ids: one waiter, or several waiting on the same id. */
+  private readonly waiters = new Map<string, Waiter | Waiter[]>();
   private unwatch: (() => void) | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
   private checking = false;
@@ -67,32 +88,42 @@ export class KeyValueBackend implements ResultBackend {
   private cursor: number | undefined;
   private pendingWrites: { update: Update; done: () => void; fail: (e: unknown) => void }[] = [];
   private opened: Promise<void> | undefined;
+  /** The store finished opening (lets a synchronous store be read without a promise hop). */
+  private isOpen = false;
+  private readonly taskPrefix: string;
 
   constructor(
     readonly url: string,
     protected readonly store: KeyValueStore,
     private readonly options: KeyValueBackendOptions,
-  ) {}
+  ) {
+    this.taskPrefix = options.taskKeyPrefix ?? TASK_KEY_PREFIX;
+  }
 
   connect(): Promise<void> {
-    this.opened ??= Promise.resolve(this.store.open());
+    this.opened ??= Promise.resolve(this.store.open()).then(() => {
+      this.isOpen = true;
+    });
     return this.opened;
   }
 
   /** Closes the store; waiters still pending fail with BackendError instead of hanging. */
   async close(): Promise<void> {
-    for (const set of [...this.waiters.values()]) {
-      for (const w of [...set]) w.reject(new BackendError(`result backend ${this.url} was closed while waiting for task ${w.taskId}`));
+    for (const entry of [...this.waiters.values()]) {
+      for (const w of Array.isArray(entry) ? [...entry] : [entry]) {
+        this.fail(w, new BackendError(`result backend ${this.url} was closed while waiting for task ${w.taskId}`));
+      }
     }
     this.stopWatching();
     if (this.opened) {
       this.opened = undefined;
+      this.isOpen = false;
       await this.store.close();
     }
   }
 
   key(taskId: string): string {
-    return TASK_KEY_PREFIX + taskId;
+    return this.taskPrefix + taskId;
   }
 
   /**
@@ -100,7 +131,7 @@ export class KeyValueBackend implements ResultBackend {
    * trip where the store has `updateMany`); each caller still learns whether its own write failed.
    */
   async storeResult(meta: ResultMeta): Promise<void> {
-    await this.connect();
+    if (!this.isOpen) await this.connect();
     const text = JSON.stringify(meta);
     const ttlMs = this.options.resultExpires > 0 ? this.options.resultExpires * 1000 : 0;
     const fn = (current: string | undefined): string | undefined => {
@@ -150,53 +181,86 @@ export class KeyValueBackend implements ResultBackend {
     await this.store.delete(this.key(taskId));
   }
 
-  async waitFor(taskId: string, options: WaitOptions = {}): Promise<ResultMeta> {
-    const first = await this.getMeta(taskId);
-    if (isReady(first.status)) return first;
-    return new Promise<ResultMeta>((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
-      const finish = (): void => {
-        clearTimeout(timer);
-        options.signal?.removeEventListener('abort', onAbort);
-        const set = this.waiters.get(taskId);
-        set?.delete(waiter);
-        if (set?.size === 0) this.waiters.delete(taskId);
-        if (this.waiters.size === 0) this.stopWatching();
-      };
-      const waiter: Waiter = {
-        taskId,
-        resolve: (meta) => {
-          finish();
-          resolve(meta);
-        },
-        reject: (error) => {
-          finish();
-          reject(error);
-        },
-      };
-      const onAbort = (): void =>
-        waiter.reject(options.signal?.reason instanceof Error ? options.signal.reason : new ResultTimeoutError(`waiting for task ${taskId} was aborted`));
-      if (options.signal?.aborted) return onAbort();
-      if (options.timeout !== undefined) {
-        timer = setTimeout(() => {
-          waiter.reject(new ResultTimeoutError(`task ${taskId} was not ready after ${options.timeout} ms (state ${first.status}). Is a worker consuming its queue? Raise the timeout, or check with \`celeriac result ${taskId}\`.`));
-        }, options.timeout);
+  waitFor(taskId: string, options: WaitOptions = {}): Promise<ResultMeta> {
+    if (!this.isOpen) return this.connect().then(() => this.waitFor(taskId, options));
+    let text: MaybePromise<string | undefined>;
+    try {
+      text = this.store.get(this.key(taskId));
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+    // A synchronous store (memory, SQLite) is read without a promise hop: this is the hot path of get().
+    if (text instanceof Promise) return text.then((t) => this.waitWith(taskId, t, options, true));
+    return this.waitWith(taskId, text, options, false);
+  }
+
+  /**
+   * Resolves at once when `text` (the stored record) is ready, else registers a waiter. `recheck`: the
+   * record was read asynchronously, so the result may have landed since.
+   */
+  private waitWith(taskId: string, text: string | undefined, options: WaitOptions, recheck: boolean): Promise<ResultMeta> {
+    let first: ResultMeta | undefined;
+    if (text !== undefined) {
+      try {
+        first = parseResultMeta(text, taskId);
+      } catch (err) {
+        return Promise.reject(err as Error);
       }
-      options.signal?.addEventListener('abort', onAbort, { once: true });
-      let set = this.waiters.get(taskId);
-      if (!set) this.waiters.set(taskId, (set = new Set()));
-      set.add(waiter);
+      if (isReady(first.status)) return Promise.resolve(first);
+    }
+    const { timeout, signal } = options;
+    return new Promise<ResultMeta>((resolve, reject) => {
+      const waiter = new Waiter(taskId, resolve, reject);
+      if (signal) {
+        const onAbort = (): void =>
+          this.fail(waiter, signal.reason instanceof Error ? signal.reason : new ResultTimeoutError(`waiting for task ${taskId} was aborted`));
+        if (signal.aborted) return reject(signal.reason instanceof Error ? signal.reason : new ResultTimeoutError(`waiting for task ${taskId} was aborted`));
+        waiter.signal = signal;
+        waiter.onAbort = onAbort;
+        signal.addEventListener('abort', onAbort, { once: true });
+      }
+      if (timeout !== undefined) {
+        waiter.timer = setTimeout(() => {
+          this.fail(waiter, new ResultTimeoutError(`task ${taskId} was not ready after ${timeout} ms (state ${first?.status ?? 'PENDING'}). Is a worker consuming its queue? Raise the timeout, or check with \`celeriac result ${taskId}\`.`));
+        }, timeout);
+      }
+      const entry = this.waiters.get(taskId);
+      if (entry === undefined) this.waiters.set(taskId, waiter);
+      else if (Array.isArray(entry)) entry.push(waiter);
+      else this.waiters.set(taskId, [entry, waiter]);
       this.startWatching();
-      // The result may have landed between the first read and subscribing.
-      this.changed(taskId);
+      if (recheck) this.changed(taskId);
     });
+  }
+
+  /** Ends one waiter with an error. */
+  private fail(waiter: Waiter, error: Error): void {
+    const entry = this.waiters.get(waiter.taskId);
+    if (entry === waiter) this.waiters.delete(waiter.taskId);
+    else if (Array.isArray(entry)) {
+      const i = entry.indexOf(waiter);
+      if (i === -1) return;
+      entry.splice(i, 1);
+      if (entry.length === 0) this.waiters.delete(waiter.taskId);
+    } else return;
+    waiter.done();
+    if (this.waiters.size === 0) this.stopWatching();
+    waiter.reject(error);
   }
 
   private startWatching(): void {
     if (this.unwatch) return;
-    this.unwatch = this.store.watch((key) => {
-      if (key === undefined) this.changed();
-      else if (key.startsWith(TASK_KEY_PREFIX) && this.waiters.has(key.slice(TASK_KEY_PREFIX.length))) this.changed(key.slice(TASK_KEY_PREFIX.length));
+    this.unwatch = this.store.watch((key, value) => {
+      if (key === undefined) return this.changed();
+      if (!key.startsWith(this.taskPrefix)) return;
+      const taskId = this.taskPrefix ? key.slice(this.taskPrefix.length) : key;
+      if (!this.waiters.has(taskId)) return;
+      if (value === undefined) return this.changed(taskId);
+      try {
+        this.settle(taskId, value);
+      } catch {
+        this.changed(taskId);
+      }
     });
     // Not unref'd: a pending get() keeps the process alive, as a pending socket read would.
     this.pollTimer = setInterval(() => this.changed(), this.options.pollInterval);
@@ -216,11 +280,24 @@ export class KeyValueBackend implements ResultBackend {
     this.check();
   }
 
+  /** Resolves the waiters of `taskId` when `text` holds a ready state. */
   private settle(taskId: string, text: string | undefined): void {
-    if (text === undefined || !this.waiters.has(taskId)) return;
+    if (text === undefined) return;
+    const entry = this.waiters.get(taskId);
+    if (entry === undefined) return;
     const meta = parseResultMeta(text, taskId);
     if (!isReady(meta.status)) return;
-    for (const w of [...(this.waiters.get(taskId) ?? [])]) w.resolve(meta);
+    this.waiters.delete(taskId);
+    if (this.waiters.size === 0) this.stopWatching();
+    if (Array.isArray(entry)) {
+      for (const w of entry) {
+        w.done();
+        w.resolve(meta);
+      }
+    } else {
+      entry.done();
+      entry.resolve(meta);
+    }
   }
 
   /**
@@ -249,7 +326,7 @@ export class KeyValueBackend implements ResultBackend {
               if (!first && feed.cursor !== this.cursor && feed.entries.length >= CHANGE_PAGE) this.unknownChange = true;
               this.cursor = feed.cursor;
               for (const [key, value] of feed.entries) {
-                if (key.startsWith(TASK_KEY_PREFIX)) this.settle(key.slice(TASK_KEY_PREFIX.length), value);
+                if (key.startsWith(this.taskPrefix)) this.settle(key.slice(this.taskPrefix.length), value);
               }
               // The feed starts at the end: waiters registered before it began are read once directly.
               if (first) for (const id of this.waiters.keys()) ids.add(id);

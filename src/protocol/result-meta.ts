@@ -33,7 +33,9 @@ export interface ResultMeta {
 
 /** Celery writes date_done as a naive UTC isoformat with microseconds: `2026-11-22T10:50:00.123000`. */
 export function dateDone(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000');
+  // toISOString is always `YYYY-MM-DDTHH:mm:ss.sssZ` for years 0000-9999: swap the Z for three zeros.
+  const iso = new Date(ms).toISOString();
+  return iso.length === 24 ? `${iso.slice(0, 23)}000` : iso.replace(/\.(\d{3})Z$/, '.$1000');
 }
 
 export interface MetaInput {
@@ -91,8 +93,13 @@ export function parseResultMeta(text: string, taskId: string): ResultMeta {
   if (v === null || typeof v !== 'object' || typeof (v as ResultMeta).status !== 'string') {
     throw new ProtocolError(`result record for ${taskId} has no 'status'`);
   }
+  // Freshly parsed, so ours to complete in place.
   const m = v as ResultMeta;
-  return { ...m, task_id: m.task_id ?? taskId, children: m.children ?? [], traceback: m.traceback ?? null, date_done: m.date_done ?? null };
+  m.task_id ??= taskId;
+  m.children ??= [];
+  m.traceback ??= null;
+  m.date_done ??= null;
+  return m;
 }
 
 /**

@@ -48,7 +48,8 @@ export class ResultWriter {
   async success(req: Held, value: unknown): Promise<void> {
     const { task } = req;
     try {
-      JSON.stringify(value);
+      // Only objects (and bigints) can fail to serialise; spare the hot path the extra stringify.
+      if ((value !== null && typeof value === 'object') || typeof value === 'bigint') JSON.stringify(value);
     } catch (err) {
       const error = new TypeError(`the result of ${task.name} is not JSON-serializable (${(err as Error).message}): return plain data`);
       this.logger.error('Task %s[%s]: %s', task.name, task.id, error.message);

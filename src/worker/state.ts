@@ -14,7 +14,8 @@ export interface Request {
   startedAt?: number;
   /** Settled (acked or rejected) already. */
   acked: boolean;
-  abort: AbortController;
+  /** Made on first use (an AbortController costs microseconds and most tasks never read their signal). */
+  abort?: AbortController;
 }
 
 export class WorkerState {

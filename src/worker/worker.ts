@@ -9,7 +9,7 @@ import type { Celeriac } from '../app/celeriac.js';
 import { placeKwargs } from '../app/params.js';
 import type { ResultBackend } from '../backend/types.js';
 import { CeleriacError, NotRegisteredError, ProtocolError } from '../errors.js';
-import { parseTaskMessage, requestInfo } from '../protocol/task-message.js';
+import { parseTaskMessage, requestInfo, type TaskRequestInfo } from '../protocol/task-message.js';
 import type { Consumer, Delivery, Transport } from '../transport/types.js';
 import { TypedEmitter } from '../util/emitter.js';
 import { defaultNodeName, expandNodeName } from '../util/hostname.js';
@@ -78,7 +78,7 @@ export class Worker extends TypedEmitter<WorkerEvents> {
     this.hostname = expandNodeName(options.hostname ?? defaultNodeName());
     this.acksLate = options.acksLate ?? conf.acksLate;
     this.logger = options.logger ?? createLogger({ level: conf.logLevel });
-    this.pool = options.pool ?? new AsyncPool(this.concurrency, (call) => app.runTask(call.request, call.args, () => call.signal));
+    this.pool = options.pool ?? new AsyncPool(this.concurrency, (call) => app.runTask(call.name, call.args, () => ({ request: call.request, signal: call.signal })));
   }
 
   async start(): Promise<this> {
@@ -119,7 +119,7 @@ export class Worker extends TypedEmitter<WorkerEvents> {
       void delivery.reject({ requeue: false, reason: `malformed: ${reason}` }).catch((e: unknown) => this.logError('dead-letter', e));
       return;
     }
-    const request: Request = { task, delivery, receivedAt: Date.now(), acked: false, abort: new AbortController() };
+    const request: Request = { task, delivery, receivedAt: Date.now(), acked: false };
     const registered = this.app.tasks.get(task.name);
     if (!registered) {
       void this.rejectUnknown(request);
@@ -193,7 +193,8 @@ export class Worker extends TypedEmitter<WorkerEvents> {
     this.state.active.set(task.id, request);
     request.startedAt = Date.now();
     try {
-      if (!acksLate) await this.settle(request);
+      // Early ack, as Celery's: the task runs while the ack is written (a failed ack is logged, not fatal).
+      if (!acksLate) this.ackEarly(request);
       if (!ignoreResult && (opts.trackStarted ?? this.app.conf.taskTrackStarted)) await results.started(request);
       const outcome = await this.run(request, registered.params);
       if (this.cold) return;
@@ -235,7 +236,7 @@ export class Worker extends TypedEmitter<WorkerEvents> {
   }
 
   /** Binds the message's args and kwargs to the function's parameters and runs it in the pool. */
-  private async run(request: Request, params: string[] | undefined): Promise<TaskOutcome> {
+  private run(request: Request, params: string[] | undefined): TaskOutcome | Promise<TaskOutcome> {
     const { task } = request;
     let args: unknown[];
     try {
@@ -245,10 +246,20 @@ export class Worker extends TypedEmitter<WorkerEvents> {
       return { ok: false, error: toPoolError(err), runtime: 0 };
     }
     const { delivery } = request;
-    const info = requestInfo(task, this.hostname, { exchange: delivery.exchange, routingKey: delivery.routingKey, queue: delivery.queue });
-    // The signal is made on first use: an AbortSignal costs ~5 µs and the async pool rarely reads it.
-    const abort = request.abort;
-    return this.pool.apply({ id: task.id, name: task.name, args, request: info, get signal() { return abort.signal; } });
+    const hostname = this.hostname;
+    let info: TaskRequestInfo | undefined;
+    // The request info and the signal are made on first use: most tasks in the async pool read neither.
+    return this.pool.apply({
+      id: task.id, name: task.name, args,
+      get request() { return (info ??= requestInfo(task, hostname, { exchange: delivery.exchange, routingKey: delivery.routingKey, queue: delivery.queue })); },
+      get signal() { return (request.abort ??= new AbortController()).signal; },
+    });
+  }
+
+  private ackEarly(request: Request): void {
+    if (request.acked) return;
+    request.acked = true;
+    request.delivery.ack().catch((e: unknown) => this.logError(`ack of task ${request.task.id}`, e));
   }
 
   private async settle(request: Request): Promise<void> {
@@ -268,7 +279,7 @@ export class Worker extends TypedEmitter<WorkerEvents> {
   stop(options: { cold?: boolean } = {}): Promise<void> {
     if (options.cold && !this.cold) {
       this.cold = true;
-      for (const r of this.state.active.values()) r.abort.abort(new Error('cold shutdown'));
+      for (const r of this.state.active.values()) (r.abort ??= new AbortController()).abort(new Error('cold shutdown'));
       this.emit('idle');
     }
     this.stopping ??= this.shutdown();

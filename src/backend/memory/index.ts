@@ -7,7 +7,7 @@ import type { BackendFactory } from '../types.js';
 
 class MemoryKeyValueStore implements KeyValueStore {
   private readonly values = new Map<string, { value: string; expiresAt: number }>();
-  private readonly listeners = new Set<(key?: string) => void>();
+  private readonly listeners = new Set<(key?: string, value?: string) => void>();
 
   open(): void {}
   close(): void {}
@@ -30,18 +30,19 @@ class MemoryKeyValueStore implements KeyValueStore {
     const next = fn(this.get(key));
     if (next === undefined) return;
     this.values.set(key, { value: next, expiresAt: ttlMs > 0 ? Date.now() + ttlMs : 0 });
-    for (const l of this.listeners) l(key);
+    for (const l of this.listeners) l(key, next);
   }
 
   delete(key: string): void {
     this.values.delete(key);
   }
 
-  watch(listener: (key?: string) => void): () => void {
+  watch(listener: (key?: string, value?: string) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
 }
 
 export const createBackend: BackendFactory = (url, options) =>
-  new KeyValueBackend(url, new MemoryKeyValueStore(), { resultExpires: options.resultExpires ?? 86_400, pollInterval: 60_000 });
+  // Keyed by the bare task id: nothing else reads this store, and a prefixed key costs a rope flatten per lookup.
+  new KeyValueBackend(url, new MemoryKeyValueStore(), { resultExpires: options.resultExpires ?? 86_400, pollInterval: 60_000, taskKeyPrefix: '' });

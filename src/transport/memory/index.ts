@@ -13,9 +13,14 @@ import { VirtualTransport } from '../virtual/base.js';
 import type { ClaimedMessage, PutItem, StoredDeadLetter, VirtualStore } from '../virtual/store.js';
 import type { Binding, ExchangeDeclaration, QueueDeclaration, QueueInfo, TransportFactory, TransportOptions } from '../types.js';
 
+/** A message as kept: the put item itself, completed in place (one object per message, claimed or not). */
 interface Stored extends PutItem {
   seq: number;
   redelivered: boolean;
+  /** The consumer holding it, while claimed. */
+  owner: string | undefined;
+  /** When a claimed message becomes visible again unless acked or extended. */
+  visibleAt: number;
 }
 
 /** A ready queue with O(1) take from the head (Array#shift copies the whole array once it is large). */
@@ -55,12 +60,6 @@ class ReadyQueue {
   }
 }
 
-interface Held {
-  msg: Stored;
-  owner: string;
-  visibleAt: number;
-}
-
 class MemoryStore implements VirtualStore {
   readonly capabilities = {
     name: 'memory', fanout: true, topic: true, priority: 'higher-first', persistent: false,
@@ -70,7 +69,8 @@ class MemoryStore implements VirtualStore {
   private readonly exchanges = new Map<string, ExchangeDeclaration>();
   private readonly bindingsOf = new Map<string, Binding[]>();
   private readonly ready = new Map<string, ReadyQueue>();
-  private readonly held = new Map<string, Held>();
+  /** Claimed messages by tag. */
+  private readonly held = new Map<string, Stored>();
   private readonly dead: StoredDeadLetter[] = [];
   private readonly listeners = new Set<() => void>();
   private seq = 0;
@@ -86,7 +86,7 @@ class MemoryStore implements VirtualStore {
   declareQueue(q: QueueDeclaration): void { if (!this.ready.has(q.name)) this.ready.set(q.name, new ReadyQueue()); }
   deleteQueue(name: string): void {
     this.ready.delete(name);
-    for (const [tag, h] of this.held) if (h.msg.queue === name) this.held.delete(tag);
+    for (const [tag, h] of this.held) if (h.queue === name) this.held.delete(tag);
     for (const [ex, list] of this.bindingsOf) this.bindingsOf.set(ex, list.filter((b) => b.queue !== name));
   }
   addBinding(b: Binding): void {
@@ -103,7 +103,15 @@ class MemoryStore implements VirtualStore {
   }
 
   put(items: readonly PutItem[]): void {
-    for (const item of items) this.insert({ ...item, seq: this.seq++, redelivered: false });
+    // The items are the transport's own, made for this put: completed in place rather than copied.
+    for (const item of items) {
+      const msg = item as Stored;
+      msg.seq = this.seq++;
+      msg.redelivered = false;
+      msg.owner = undefined;
+      msg.visibleAt = 0;
+      this.insert(msg);
+    }
     for (const l of this.listeners) l();
   }
 
@@ -112,7 +120,7 @@ class MemoryStore implements VirtualStore {
     if (now >= this.nextExpiry) {
       this.nextExpiry = Number.POSITIVE_INFINITY;
       for (const h of this.held.values()) {
-        if (h.visibleAt <= now) this.requeue([h.msg.tag]);
+        if (h.visibleAt <= now) this.requeue([h.tag]);
         else if (h.visibleAt < this.nextExpiry) this.nextExpiry = h.visibleAt;
       }
     }
@@ -127,9 +135,11 @@ class MemoryStore implements VirtualStore {
       }
       const msg = best?.take();
       if (!msg) break;
-      this.held.set(msg.tag, { msg, owner, visibleAt });
+      msg.owner = owner;
+      msg.visibleAt = visibleAt;
+      this.held.set(msg.tag, msg);
       if (visibleAt < this.nextExpiry) this.nextExpiry = visibleAt;
-      out.push({ tag: msg.tag, queue: msg.queue, envelope: msg.envelope, decoded: msg.decoded, redelivered: msg.redelivered });
+      out.push(msg);
     }
     return out;
   }
@@ -137,7 +147,7 @@ class MemoryStore implements VirtualStore {
   extend(tags: readonly string[], visibleAt: number): void {
     for (const t of tags) { const h = this.held.get(t); if (h) h.visibleAt = visibleAt; }
   }
-  private heldBy(tag: string, owner: string | undefined): Held | undefined {
+  private heldBy(tag: string, owner: string | undefined): Stored | undefined {
     const h = this.held.get(tag);
     return h && (owner === undefined || h.owner === owner) ? h : undefined;
   }
@@ -149,7 +159,9 @@ class MemoryStore implements VirtualStore {
       const h = this.heldBy(t, owner);
       if (!h) continue;
       this.held.delete(t);
-      this.insert({ ...h.msg, redelivered: true });
+      h.redelivered = true;
+      h.owner = undefined;
+      this.insert(h);
     }
     if (tags.length) for (const l of this.listeners) l();
   }
@@ -157,13 +169,13 @@ class MemoryStore implements VirtualStore {
     const h = this.heldBy(tag, owner);
     if (!h) return;
     this.held.delete(tag);
-    const d = h.msg.decoded;
+    const d = h.decoded;
     // Kept as an object: the envelope a dead letter is listed with is made now.
-    const envelope = h.msg.envelope || (d ? encodeEnvelope(d.message, d.deliveryInfo, tag) : '');
-    this.dead.unshift({ id: tag, queue: h.msg.queue, reason, at, envelope });
+    const envelope = h.envelope || (d ? encodeEnvelope(d.message, d.deliveryInfo, tag) : '');
+    this.dead.unshift({ id: tag, queue: h.queue, reason, at, envelope });
   }
   release(owner: string): void {
-    this.requeue([...this.held.values()].filter((h) => h.owner === owner).map((h) => h.msg.tag), owner);
+    this.requeue([...this.held.values()].filter((h) => h.owner === owner).map((h) => h.tag), owner);
   }
   purge(queue: string): number {
     const n = this.ready.get(queue)?.length ?? 0;
@@ -172,7 +184,7 @@ class MemoryStore implements VirtualStore {
   }
   info(queue: string): QueueInfo {
     let unacked = 0;
-    for (const h of this.held.values()) if (h.msg.queue === queue) unacked++;
+    for (const h of this.held.values()) if (h.queue === queue) unacked++;
     return { name: queue, messages: this.ready.get(queue)?.length ?? 0, unacked };
   }
   listQueues(): QueueInfo[] { return [...this.ready.keys()].sort().map((q) => this.info(q)); }

@@ -105,9 +105,17 @@ export class VirtualTransport implements Transport {
     return queues;
   }
 
-  /** The stored copies of a message, or none when the store broadcast it itself (its own fanout). */
-  private async itemsFor(message: RawMessage, options: PublishOptions): Promise<PutItem[]> {
-    if (this.store.putFanout && options.exchange !== '') {
+  /**
+   * The stored copies of a message, or none when the store broadcast it itself (its own fanout). The
+   * default exchange (Celery's own choice for task messages) routes without a store read, synchronously.
+   */
+  private itemsFor(message: RawMessage, options: PublishOptions): PutItem[] | Promise<PutItem[]> {
+    if (options.exchange === '') return this.copies(message, options, [options.routingKey]);
+    return this.itemsViaExchange(message, options);
+  }
+
+  private async itemsViaExchange(message: RawMessage, options: PublishOptions): Promise<PutItem[]> {
+    if (this.store.putFanout) {
       const exchange = await this.store.getExchange(options.exchange);
       if (exchange?.type === 'fanout') {
         const info = { exchange: options.exchange, routing_key: options.routingKey };
@@ -115,7 +123,11 @@ export class VirtualTransport implements Transport {
         return [];
       }
     }
-    const queues = await this.routeTo(options);
+    return this.copies(message, options, await this.routeTo(options));
+  }
+
+  /** One stored copy of `message` per queue, each with its own delivery tag. */
+  private copies(message: RawMessage, options: PublishOptions, queues: readonly string[]): PutItem[] {
     const priority = message.properties.priority ?? 0;
     const info = { exchange: options.exchange, routing_key: options.routingKey };
     if (this.store.keepsObjects) {
@@ -132,14 +144,18 @@ export class VirtualTransport implements Transport {
 
   async publish(message: RawMessage, options: PublishOptions): Promise<void> {
     await this.connect();
-    const items = await this.itemsFor(message, options);
+    const found = this.itemsFor(message, options);
+    const items = found instanceof Promise ? await found : found;
     if (items.length) await this.store.put(items);
   }
 
   async publishMany(messages: readonly OutgoingMessage[]): Promise<void> {
     await this.connect();
     const items: PutItem[] = [];
-    for (const m of messages) items.push(...(await this.itemsFor(m.message, m)));
+    for (const m of messages) {
+      const found = this.itemsFor(m.message, m);
+      for (const item of found instanceof Promise ? await found : found) items.push(item);
+    }
     if (items.length) await this.store.put(items);
   }
 

@@ -148,7 +148,8 @@ export class VirtualConsumer implements Consumer {
           // Once closed, undelivered claims stay with this owner; close() releases them after this loop.
           for (const c of claimed) {
             if (this.closed) break;
-            await this.deliver(c);
+            const deadLettering = this.deliver(c);
+            if (deadLettering) await deadLettering;
           }
           if (claimed.length === 0) break;
         }
@@ -160,52 +161,39 @@ export class VirtualConsumer implements Consumer {
     }
   }
 
-  private async deliver(c: ClaimedMessage): Promise<void> {
+  /** Hands one claimed message to `onMessage`; returns a promise only when it had to dead-letter it. */
+  private deliver(c: ClaimedMessage): Promise<void> | undefined {
     let decoded;
     try {
       decoded = c.decoded ?? decodeEnvelope(c.envelope);
     } catch (err) {
-      await this.transport.store.deadLetter(c.tag, `undecodable envelope: ${(err as Error).message}`, this.transport.clock.now(), this.owner);
       this.reportError(err);
-      return;
+      return Promise.resolve(this.transport.store.deadLetter(c.tag, `undecodable envelope: ${(err as Error).message}`, this.transport.clock.now(), this.owner));
     }
     this.held.add(c.tag);
-    let settled = false;
-    // A delivery handed back by close() is no longer ours: settling it later is a no-op.
-    const settle = (): boolean => {
-      if (settled || !this.held.has(c.tag)) return false;
-      settled = true;
-      this.held.delete(c.tag);
-      return true;
-    };
-    const delivery: Delivery = {
-      message: decoded.message,
-      deliveryTag: c.tag,
-      queue: c.queue,
-      exchange: decoded.deliveryInfo.exchange,
-      routingKey: decoded.deliveryInfo.routing_key,
-      redelivered: c.redelivered || decoded.redelivered,
-      ack: () => {
-        if (!settle()) return Promise.resolve();
-        return this.queueAck(c.tag);
-      },
-      reject: async ({ requeue, reason }) => {
-        if (!settle()) return;
-        const store = this.transport.store;
-        if (requeue) await store.requeue([c.tag], this.owner);
-        else await store.deadLetter(c.tag, reason ?? 'rejected', this.transport.clock.now(), this.owner);
-        this.wake();
-      },
-    };
     try {
-      this.options.onMessage(delivery);
+      this.options.onMessage(new VirtualDelivery(this, c, decoded));
     } catch (err) {
       this.reportError(err);
     }
+    return undefined;
+  }
+
+  /** Marks a delivery settled; false when it was settled already or handed back by close(). */
+  settle(tag: string): boolean {
+    return this.held.delete(tag);
+  }
+
+  /** Puts a delivery back (requeue) or dead-letters it, then looks for more work. */
+  async rejectDelivery(tag: string, requeue: boolean, reason: string | undefined): Promise<void> {
+    const store = this.transport.store;
+    if (requeue) await store.requeue([tag], this.owner);
+    else await store.deadLetter(tag, reason ?? 'rejected', this.transport.clock.now(), this.owner);
+    this.wake();
   }
 
   /** Acks are gathered for one tick and written together. */
-  private queueAck(tag: string): Promise<void> {
+  queueAck(tag: string): Promise<void> {
     return new Promise((done, fail) => {
       this.pendingAcks.push({ tag, done, fail });
       if (!this.ackScheduled) {
@@ -232,5 +220,38 @@ export class VirtualConsumer implements Consumer {
   private reportError(err: unknown): void {
     const error = err instanceof Error ? err : new Error(String(err));
     if (this.options.onError) this.options.onError(error);
+  }
+}
+
+/** One message handed to the worker; settling it twice, or after close() handed it back, is a no-op. */
+class VirtualDelivery implements Delivery {
+  readonly message: Delivery['message'];
+  readonly deliveryTag: string;
+  readonly queue: string;
+  readonly exchange: string;
+  readonly routingKey: string;
+  readonly redelivered: boolean;
+
+  constructor(
+    private readonly consumer: VirtualConsumer,
+    c: ClaimedMessage,
+    decoded: NonNullable<ClaimedMessage['decoded']>,
+  ) {
+    this.message = decoded.message;
+    this.deliveryTag = c.tag;
+    this.queue = c.queue;
+    this.exchange = decoded.deliveryInfo.exchange;
+    this.routingKey = decoded.deliveryInfo.routing_key;
+    this.redelivered = c.redelivered || decoded.redelivered;
+  }
+
+  ack(): Promise<void> {
+    if (!this.consumer.settle(this.deliveryTag)) return Promise.resolve();
+    return this.consumer.queueAck(this.deliveryTag);
+  }
+
+  reject(options: { requeue: boolean; reason?: string }): Promise<void> {
+    if (!this.consumer.settle(this.deliveryTag)) return Promise.resolve();
+    return this.consumer.rejectDelivery(this.deliveryTag, options.requeue, options.reason);
   }
 }
