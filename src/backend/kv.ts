@@ -6,6 +6,7 @@
 import { BackendError, ResultTimeoutError } from '../errors.js';
 import { mayOverwrite, parseResultMeta, pendingMeta, type ResultMeta } from '../protocol/result-meta.js';
 import { isReady } from '../protocol/states.js';
+import { Deadlines, type Deadline } from '../util/deadlines.js';
 import type { ResultBackend, WaitOptions } from './types.js';
 
 export type MaybePromise<T> = T | Promise<T>;
@@ -46,7 +47,10 @@ export const CHANGE_PAGE = 5000;
 
 /** One pending `waitFor`: its promise's settle functions and what to undo when it ends. */
 class Waiter {
-  timer: NodeJS.Timeout | undefined;
+  deadline: Deadline<Waiter> | undefined;
+  /** The state seen when it started waiting, for the timeout's message. */
+  seen = 'PENDING';
+  timeout = 0;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
   constructor(
@@ -55,9 +59,9 @@ class Waiter {
     readonly reject: (error: Error) => void,
   ) {}
 
-  /** Clears the timer and the abort listener. */
-  done(): void {
-    if (this.timer) clearTimeout(this.timer);
+  /** Cancels the deadline and the abort listener. */
+  done(deadlines: Deadlines<Waiter>): void {
+    if (this.deadline) deadlines.cancel(this.deadline);
     if (this.onAbort) this.signal?.removeEventListener('abort', this.onAbort);
   }
 }
@@ -75,6 +79,10 @@ export interface KeyValueBackendOptions {
 }
 
 export class KeyValueBackend implements ResultBackend {
+  /** One timer for every waiter's timeout. */
+  private readonly deadlines = new Deadlines<Waiter>((w) =>
+    this.fail(w, new ResultTimeoutError(`task ${w.taskId} was not ready after ${w.timeout} ms (state ${w.seen}). Is a worker consuming its queue? Raise the timeout, or check with \`celeriac result ${w.taskId}\`.`)),
+  );
   /** Awaited task ids: one waiter, or several waiting on the same id. */
   private readonly waiters = new Map<string, Waiter | Waiter[]>();
   private unwatch: (() => void) | undefined;
@@ -220,9 +228,9 @@ export class KeyValueBackend implements ResultBackend {
         signal.addEventListener('abort', onAbort, { once: true });
       }
       if (timeout !== undefined) {
-        waiter.timer = setTimeout(() => {
-          this.fail(waiter, new ResultTimeoutError(`task ${taskId} was not ready after ${timeout} ms (state ${first?.status ?? 'PENDING'}). Is a worker consuming its queue? Raise the timeout, or check with \`celeriac result ${taskId}\`.`));
-        }, timeout);
+        if (first) waiter.seen = first.status;
+        waiter.timeout = timeout;
+        waiter.deadline = this.deadlines.add(waiter, timeout);
       }
       const entry = this.waiters.get(taskId);
       if (entry === undefined) this.waiters.set(taskId, waiter);
@@ -243,7 +251,7 @@ export class KeyValueBackend implements ResultBackend {
       entry.splice(i, 1);
       if (entry.length === 0) this.waiters.delete(waiter.taskId);
     } else return;
-    waiter.done();
+    waiter.done(this.deadlines);
     if (this.waiters.size === 0) this.stopWatching();
     waiter.reject(error);
   }
@@ -291,11 +299,11 @@ export class KeyValueBackend implements ResultBackend {
     if (this.waiters.size === 0) this.stopWatching();
     if (Array.isArray(entry)) {
       for (const w of entry) {
-        w.done();
+        w.done(this.deadlines);
         w.resolve(meta);
       }
     } else {
-      entry.done();
+      entry.done(this.deadlines);
       entry.resolve(meta);
     }
   }

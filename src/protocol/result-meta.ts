@@ -46,6 +46,8 @@ export interface MetaInput {
   children?: unknown[];
   /** Milliseconds since the epoch; date_done is set only for ready states. */
   now: number;
+  /** `dateDone(now)` when the caller has it already (a worker formats it once per millisecond). */
+  dateDone?: string;
   extended?: Pick<ResultMeta, 'name' | 'args' | 'kwargs' | 'worker' | 'retries' | 'queue'>;
   groupId?: string | null;
   parentId?: string | null;
@@ -69,7 +71,7 @@ export function buildResultMeta(input: MetaInput): ResultMeta {
     result,
     traceback: input.traceback ?? null,
     children: input.children ?? [],
-    date_done: isReady(input.status) ? dateDone(input.now) : null,
+    date_done: isReady(input.status) ? (input.dateDone ?? dateDone(input.now)) : null,
   } as ResultMeta;
   if (input.groupId) meta.group_id = input.groupId;
   if (input.parentId) meta.parent_id = input.parentId;

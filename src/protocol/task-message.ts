@@ -175,7 +175,7 @@ export function parseIsoTime(text: string): number | null {
 }
 
 export function buildTaskMessage(input: TaskMessageInput, codec: Codec): RawMessage {
-  const args = [...(input.args ?? [])];
+  const args = input.args ? input.args.slice() : [];
   const kwargs = input.kwargs ?? {};
   let eta: string | null = null;
   if (input.eta !== undefined && input.eta !== null) eta = toIso(input.eta)[0];
@@ -208,8 +208,8 @@ export function buildTaskMessage(input: TaskMessageInput, codec: Codec): RawMess
     kwargsrepr: kwargsRepr(kwargs),
     origin: input.origin,
     ignore_result: input.ignoreResult ?? false,
-    ...input.headers,
   };
+  if (input.headers) Object.assign(headers, input.headers);
   const embed: TaskEmbed = {
     callbacks: input.callbacks ?? null,
     errbacks: input.errbacks ?? null,

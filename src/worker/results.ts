@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import type { ResultBackend } from '../backend/types.js';
 import type { Config } from '../config/options.js';
 import { toWireException } from '../errors.js';
-import { buildResultMeta, revokedException, type MetaInput } from '../protocol/result-meta.js';
+import { buildResultMeta, dateDone, revokedException, type MetaInput } from '../protocol/result-meta.js';
 import { States, type TaskState } from '../protocol/states.js';
 import type { TaskRequest } from '../protocol/task-message.js';
 import type { Logger } from './logger.js';
@@ -15,6 +15,10 @@ export interface Held {
 }
 
 export class ResultWriter {
+  /** date_done of the last write: many results finish within the same millisecond. */
+  private lastMs = -1;
+  private lastDateDone = '';
+
   constructor(
     private readonly backend: ResultBackend,
     private readonly conf: Config,
@@ -24,7 +28,12 @@ export class ResultWriter {
 
   private async store(req: Held, status: TaskState, result: unknown, traceback: string | null = null): Promise<void> {
     const { task } = req;
-    const input: MetaInput = { taskId: task.id, status, result, traceback, now: Date.now() };
+    const now = Date.now();
+    if (now !== this.lastMs) {
+      this.lastMs = now;
+      this.lastDateDone = dateDone(now);
+    }
+    const input: MetaInput = { taskId: task.id, status, result, traceback, now, dateDone: this.lastDateDone };
     if (task.groupId) input.groupId = task.groupId;
     if (task.parentId) input.parentId = task.parentId;
     if (this.conf.resultExtended) {
