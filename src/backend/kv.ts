@@ -94,7 +94,8 @@ export class KeyValueBackend implements ResultBackend {
   /** Something changed but the store could not say what: read the change feed, or every awaited key. */
   private unknownChange = false;
   private cursor: number | undefined;
-  private pendingWrites: { update: Update; done: () => void; fail: (e: unknown) => void }[] = [];
+  private pendingWrites: Update[] = [];
+  private writeBatch: Promise<void> | undefined;
   private opened: Promise<void> | undefined;
   /** The store finished opening (lets a synchronous store be read without a promise hop). */
   private isOpen = false;
@@ -161,21 +162,17 @@ export class KeyValueBackend implements ResultBackend {
 
   private enqueueWrite(update: Update): Promise<void> {
     if (!this.store.updateMany) return Promise.resolve(this.store.update(update.key, update.fn, update.ttlMs));
-    return new Promise((done, fail) => {
-      this.pendingWrites.push({ update, done, fail });
-      if (this.pendingWrites.length === 1) setImmediate(() => void this.flushWrites());
-    });
+    this.pendingWrites.push(update);
+    // One promise per batch: the batch is one transaction, so it succeeds or fails for all its writers.
+    this.writeBatch ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.flushWrites());
+    return this.writeBatch;
   }
 
   private async flushWrites(): Promise<void> {
+    this.writeBatch = undefined;
     const batch = this.pendingWrites;
     this.pendingWrites = [];
-    try {
-      await this.store.updateMany?.(batch.map((b) => b.update));
-      for (const b of batch) b.done();
-    } catch (err) {
-      for (const b of batch) b.fail(err);
-    }
+    if (batch.length) await this.store.updateMany?.(batch);
   }
 
   async getMeta(taskId: string): Promise<ResultMeta> {

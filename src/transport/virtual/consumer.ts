@@ -34,8 +34,9 @@ export class VirtualConsumer implements Consumer {
   private pollTimer: NodeJS.Timeout | undefined;
   private keepAliveTimer: NodeJS.Timeout | undefined;
   private unwatch: (() => void) | undefined;
-  private pendingAcks: { tag: string; done: () => void; fail: (e: unknown) => void }[] = [];
-  private ackScheduled = false;
+  /** Tags to ack in the next batch, and the one promise every ack of that batch returns. */
+  private pendingAcks: string[] = [];
+  private ackBatch: Promise<void> | undefined;
 
   constructor(
     private readonly transport: ConsumerHost,
@@ -87,7 +88,8 @@ export class VirtualConsumer implements Consumer {
     clearInterval(this.pollTimer);
     clearInterval(this.keepAliveTimer);
     await this.loop;
-    await this.flushAcks();
+    // Acks already given are written before the hand-back (their callers learn of a failure too).
+    await (this.ackBatch ?? this.flushAcks()).catch((e: unknown) => this.reportError(e));
     // Hand back by owner, not by tag: a tag whose visibility lapsed may be another consumer's by now.
     this.held.clear();
     await this.transport.store.release(this.owner);
@@ -194,28 +196,19 @@ export class VirtualConsumer implements Consumer {
     this.wake();
   }
 
-  /** Acks are gathered for one tick and written together. */
+  /** Acks are gathered for one tick and written together; every ack of a batch shares its promise. */
   queueAck(tag: string): Promise<void> {
-    return new Promise((done, fail) => {
-      this.pendingAcks.push({ tag, done, fail });
-      if (!this.ackScheduled) {
-        this.ackScheduled = true;
-        setImmediate(() => void this.flushAcks());
-      }
-    });
+    this.pendingAcks.push(tag);
+    this.ackBatch ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.flushAcks());
+    return this.ackBatch;
   }
 
   private async flushAcks(): Promise<void> {
-    this.ackScheduled = false;
+    this.ackBatch = undefined;
     const batch = this.pendingAcks;
     if (batch.length === 0) return;
     this.pendingAcks = [];
-    try {
-      await this.transport.store.ack(batch.map((a) => a.tag), this.owner);
-      for (const a of batch) a.done();
-    } catch (err) {
-      for (const a of batch) a.fail(err);
-    }
+    await this.transport.store.ack(batch, this.owner);
     this.wake();
   }
 
