@@ -6,7 +6,8 @@
 import { BackendError, ResultTimeoutError } from '../errors.js';
 import { mayOverwrite, parseResultMeta, pendingMeta, type ResultMeta } from '../protocol/result-meta.js';
 import { isReady } from '../protocol/states.js';
-import type { ResultBackend, WaitOptions } from './types.js';
+import type { LeaseOutcome, ResultBackend, WaitOptions } from './types.js';
+import { KeyValueLeases } from './lease.js';
 
 export type MaybePromise<T> = T | Promise<T>;
 
@@ -67,12 +68,15 @@ export class KeyValueBackend implements ResultBackend {
   private cursor: number | undefined;
   private pendingWrites: { update: Update; done: () => void; fail: (e: unknown) => void }[] = [];
   private opened: Promise<void> | undefined;
+  private readonly leases: KeyValueLeases;
 
   constructor(
     readonly url: string,
     protected readonly store: KeyValueStore,
     private readonly options: KeyValueBackendOptions,
-  ) {}
+  ) {
+    this.leases = new KeyValueLeases(store);
+  }
 
   connect(): Promise<void> {
     this.opened ??= Promise.resolve(this.store.open());
@@ -148,6 +152,27 @@ export class KeyValueBackend implements ResultBackend {
   async forget(taskId: string): Promise<void> {
     await this.connect();
     await this.store.delete(this.key(taskId));
+  }
+
+  /** Beat's leader lease (./lease.ts). */
+  async acquireLease(name: string, holder: string, ttlMs: number): Promise<LeaseOutcome> {
+    await this.connect();
+    return this.leases.acquire(name, holder, ttlMs);
+  }
+
+  async releaseLease(name: string, holder: string): Promise<void> {
+    await this.connect();
+    await this.leases.release(name, holder);
+  }
+
+  async readLeaseData(name: string): Promise<Record<string, string>> {
+    await this.connect();
+    return this.leases.read(name);
+  }
+
+  async writeLeaseData(name: string, holder: string, fields: Record<string, string>): Promise<boolean> {
+    await this.connect();
+    return this.leases.write(name, holder, fields);
   }
 
   async waitFor(taskId: string, options: WaitOptions = {}): Promise<ResultMeta> {
