@@ -2,8 +2,14 @@
  * Beat's leader lease over a key-value store's atomic `update`: one key per lease holding the holder, its
  * expiry and the fields kept with it (the last run of each beat entry), so checking and writing are one step.
  */
-import type { KeyValueStore } from './kv.js';
 import type { LeaseOutcome } from './types.js';
+
+/** The two primitives of kv.ts's KeyValueStore the lease needs (declared here: kv.ts imports this file). */
+export interface AtomicStore {
+  get(key: string): string | undefined | Promise<string | undefined>;
+  /** Atomically replaces the value with `fn(current)`; `undefined` leaves it as is. ttlMs 0 = no expiry. */
+  update(key: string, fn: (current: string | undefined) => string | undefined, ttlMs: number): void | Promise<void>;
+}
 
 export const LEASE_KEY_PREFIX = 'celeriac-lease-';
 
@@ -25,10 +31,10 @@ function parse(text: string | undefined): LeaseRecord {
   }
 }
 
-/** The lease operations of `ResultBackend`, for stores built on `KeyValueStore` (memory, sqlite). */
+/** The lease operations of `ResultBackend`, for stores built on kv.ts's `KeyValueStore` (memory, sqlite). */
 export class KeyValueLeases {
   constructor(
-    private readonly store: KeyValueStore,
+    private readonly store: AtomicStore,
     private readonly now: () => number = Date.now,
   ) {}
 
