@@ -195,7 +195,7 @@ export class Beat extends TypedEmitter<BeatEvents> {
     this.lastRuns.set(entry.name, runAt);
     try {
       const result = await this.app.sendTask(entry.task, entry.args, { ...entry.options, kwargs: entry.kwargs });
-      this.logger.info('Scheduler: Sending due task %s (%s) id %s', entry.name, entry.task, result.id);
+      this.logger.info('Scheduler: Sending due task %s (%s) id %s due %s', entry.name, entry.task, result.id, new Date(runAt).toISOString());
       this.emit('sent', { entry: entry.name, task: entry.task, taskId: result.id, runAt });
     } catch (err) {
       this.logger.error('cannot send %s (%s): %s; retrying on the next pass', entry.name, entry.task, (err as Error).message);

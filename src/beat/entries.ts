@@ -16,9 +16,24 @@ export interface BeatEntry {
   options: ApplyOptions;
 }
 
+/** Edit distance (insert, delete, replace, swap of neighbours), for "did you mean". */
+function distance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const row = d[i] as number[];
+      const up = d[i - 1] as number[];
+      row[j] = Math.min((up[j] as number) + 1, (row[j - 1] as number) + 1, (up[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) row[j] = Math.min(row[j] as number, ((d[i - 2] as number[])[j - 2] as number) + 1);
+    }
+  }
+  return (d[a.length] as number[])[b.length] as number;
+}
+
 function closest(name: string, known: readonly string[]): string | undefined {
-  const tail = (s: string): string => s.split('.').pop() ?? s;
-  return known.find((k) => k.toLowerCase() === name.toLowerCase()) ?? known.find((k) => tail(k) === tail(name)) ?? known.find((k) => k.includes(tail(name)) || tail(name).includes(tail(k)));
+  const scored = known.map((k) => ({ k, d: distance(name.toLowerCase(), k.toLowerCase()) })).sort((x, y) => x.d - y.d);
+  const best = scored[0];
+  return best && best.d <= Math.max(2, Math.floor(name.length / 4)) ? best.k : undefined;
 }
 
 function toSchedule(spec: EntrySpec['schedule'], timezone: string): Schedule {
