@@ -90,6 +90,7 @@ export function registerWorker(program: Command): void {
       process.on('SIGTERM', onSignal);
       process.on('SIGINT', onSignal);
       process.stdout.write(banner(app, worker, version));
+      await beat?.open(); // a backend that cannot hold the lease fails here, before the worker starts
       await worker.start();
       await beat?.start();
       process.stdout.write(`${worker.hostname} ready.\n`);
