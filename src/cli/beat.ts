@@ -53,7 +53,7 @@ export function registerBeat(program: Command): void {
     .action(async (flags: BeatFlags) => {
       const level = parseLogFlags(flags.loglevel, flags.logFormat);
       const maxInterval = flags.maxInterval === undefined ? undefined : parseNumberOption('--max-interval', flags.maxInterval, { min: 0.01 });
-      const leaseTime = flags.leaseTime === undefined ? undefined : parseNumberOption('--lease-time', flags.leaseTime, { min: 0.1 });
+      const leaseTime = flags.leaseTime === undefined ? undefined : parseNumberOption('--lease-time', flags.leaseTime, { min: 1 });
       if (flags.schedule !== undefined && flags.schedule.trim() === '') throw new UsageError('--schedule expects a file path, e.g. --schedule ./celeriac-beat.json');
       const app = await loadApp(flags.app);
       const logger = createLogger({ level, name: 'beat', pretty: flags.logFormat === undefined ? undefined : flags.logFormat === 'pretty' });
