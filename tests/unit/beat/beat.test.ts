@@ -155,6 +155,22 @@ describe('Beat (fake clock)', () => {
     await app.close();
   });
 
+  it("reads cron strings and crontab() in the app's timezone unless the entry names its own", () => {
+    const app = makeApp({
+      timezone: 'Asia/Shanghai',
+      beatSchedule: {
+        s: { task: 'tasks.add', schedule: '30 19 * * *' },
+        c: { task: 'tasks.add', schedule: crontab({ minute: 30, hour: 19 }) },
+        own: { task: 'tasks.add', schedule: crontab({ minute: 30, hour: 19, timezone: 'Europe/Berlin' }) },
+      },
+    });
+    expect(new Beat(app).entries.map((e) => e.schedule.description)).toEqual([
+      "cron '30 19 * * *' (Asia/Shanghai)",
+      "cron '30 19 * * *' (Asia/Shanghai)",
+      "cron '30 19 * * *' (Europe/Berlin)",
+    ]);
+  });
+
   it('start-up errors name the entry: unknown task (with a suggestion), bad cron, bad time zone', () => {
     expect(() => new Beat(makeApp({ beatSchedule: { typo: { task: 'tasks.ad', schedule: { every: 5 } } } }))).toThrow(
       /beat entry 'typo': unknown task 'tasks.ad'. Did you mean 'tasks.add'\?.*external: true/,
