@@ -40,3 +40,8 @@ export type {
 export type { ResultBackend, BackendFactory, BackendOptions, WaitOptions } from './backend/types.js';
 export { maskUrl } from './util/url.js';
 export { expandNodeName } from './util/hostname.js';
+export { Beat, type BeatOptions, type BeatEvents, type BeatLogger, type SentEvent } from './beat/beat.js';
+export { crontab, type CrontabFields, type CrontabField, type CrontabSpec } from './beat/crontab.js';
+export { IntervalSchedule, CronSchedule, OnceSchedule, type Schedule, type DueCheck, type CronScheduleOptions } from './beat/schedules.js';
+export type { BeatEntry } from './beat/entries.js';
+export type { BeatEntrySpec, BeatScheduleSpec } from './config/options.js';

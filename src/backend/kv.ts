@@ -7,7 +7,8 @@ import { BackendError, ResultTimeoutError } from '../errors.js';
 import { mayOverwrite, parseResultMeta, pendingMeta, type ResultMeta } from '../protocol/result-meta.js';
 import { isReady } from '../protocol/states.js';
 import { Deadlines, type Deadline } from '../util/deadlines.js';
-import type { ResultBackend, WaitOptions } from './types.js';
+import { KeyValueLeases } from './lease.js';
+import type { LeaseOutcome, ResultBackend, WaitOptions } from './types.js';
 
 export type MaybePromise<T> = T | Promise<T>;
 
@@ -100,6 +101,7 @@ export class KeyValueBackend implements ResultBackend {
   /** The store finished opening (lets a synchronous store be read without a promise hop). */
   private isOpen = false;
   private readonly taskPrefix: string;
+  private readonly leases: KeyValueLeases;
 
   constructor(
     readonly url: string,
@@ -107,6 +109,7 @@ export class KeyValueBackend implements ResultBackend {
     private readonly options: KeyValueBackendOptions,
   ) {
     this.taskPrefix = options.taskKeyPrefix ?? TASK_KEY_PREFIX;
+    this.leases = new KeyValueLeases(store);
   }
 
   connect(): Promise<void> {
@@ -184,6 +187,27 @@ export class KeyValueBackend implements ResultBackend {
   async forget(taskId: string): Promise<void> {
     await this.connect();
     await this.store.delete(this.key(taskId));
+  }
+
+  /** Beat's leader lease (./lease.ts). */
+  async acquireLease(name: string, holder: string, ttlMs: number): Promise<LeaseOutcome> {
+    await this.connect();
+    return this.leases.acquire(name, holder, ttlMs);
+  }
+
+  async releaseLease(name: string, holder: string): Promise<void> {
+    await this.connect();
+    await this.leases.release(name, holder);
+  }
+
+  async readLeaseData(name: string): Promise<Record<string, string>> {
+    await this.connect();
+    return this.leases.read(name);
+  }
+
+  async writeLeaseData(name: string, holder: string, fields: Record<string, string>): Promise<boolean> {
+    await this.connect();
+    return this.leases.write(name, holder, fields);
   }
 
   waitFor(taskId: string, options: WaitOptions = {}): Promise<ResultMeta> {

@@ -26,7 +26,23 @@ export interface ResultBackend {
   /** Resolves once the task is in a ready state (SUCCESS, FAILURE, REVOKED). */
   waitFor(taskId: string, options?: WaitOptions): Promise<ResultMeta>;
   forget(taskId: string): Promise<void>;
+  /**
+   * Leader lease (beat): takes the lease `name` for `holder` when it is free or expired, or renews it when
+   * `holder` already has it without a lapse. Resolves 'acquired' (newly held: someone else may have held it
+   * since, so re-read its data), 'renewed', or false (another holds it). `holder` then holds it for `ttlMs`.
+   * Optional: a store without it cannot host beat's lease. Implemented by memory, sqlite and redis.
+   */
+  acquireLease?(name: string, holder: string, ttlMs: number): Promise<LeaseOutcome>;
+  /** Gives the lease up at once if `holder` has it (a graceful stop), so another takes over without waiting. */
+  releaseLease?(name: string, holder: string): Promise<void>;
+  /** The fields stored with the lease `name` (beat: the last run of each entry); they outlive the lease. */
+  readLeaseData?(name: string): Promise<Record<string, string>>;
+  /** Sets fields with the lease, atomically with checking that `holder` still holds it: false (nothing written) when not. */
+  writeLeaseData?(name: string, holder: string, fields: Record<string, string>): Promise<boolean>;
 }
+
+/** What `acquireLease` found: newly acquired, renewed without a lapse, or held by another. */
+export type LeaseOutcome = 'acquired' | 'renewed' | false;
 
 export interface BackendOptions {
   /** Seconds a result is kept (Celery's result_expires; default 1 day; 0 keeps forever). */

@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { CeleriacError } from '../index.js';
+import { registerBeat } from './beat.js';
 import { registerCall } from './call.js';
 import { registerList } from './list.js';
 import { registerPurge } from './purge.js';
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerResult(program);
   registerPurge(program);
   registerList(program);
+  registerBeat(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

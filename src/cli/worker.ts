@@ -1,7 +1,7 @@
 /** `celeriac worker`: load the app, print the banner, consume until SIGTERM/SIGINT (twice = cold). */
 import { availableParallelism, platform, release } from 'node:os';
 import type { Command } from 'commander';
-import { Worker, createLogger, type Celeriac } from '../index.js';
+import { Beat, Worker, createLogger, type Celeriac } from '../index.js';
 import { loadApp } from './load-app.js';
 import { parseNumberOption, UsageError } from './usage.js';
 
@@ -15,6 +15,8 @@ interface WorkerFlags {
   acksLate?: boolean;
   pool: string;
   logFormat?: string;
+  beat?: boolean;
+  schedule?: string;
 }
 
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'warning', 'error', 'fatal', 'critical', 'silent'];
@@ -57,6 +59,8 @@ export function registerWorker(program: Command): void {
     .option('--prefetch-multiplier <n>', 'messages held per concurrency slot')
     .option('--acks-late', 'ack messages after the task finished (at-least-once)')
     .option('--log-format <format>', 'pretty or json (default: pretty on a terminal)')
+    .option('-B, --beat', 'also run beat (periodic tasks) in this worker; several workers with -B elect one leader')
+    .option('-s, --schedule <file>', 'with -B: keep the last runs of beat entries in this JSON file instead of the result backend')
     .action(async (flags: WorkerFlags) => {
       let level = flags.loglevel.toLowerCase();
       if (!LEVELS.includes(level)) throw new UsageError(`-l expects one of ${LEVELS.join(', ')}; got '${flags.loglevel}'`);
@@ -69,12 +73,14 @@ export function registerWorker(program: Command): void {
       const app = await loadApp(flags.app);
       const logger = createLogger({ level, pretty: flags.logFormat === undefined ? undefined : flags.logFormat === 'pretty' });
       const worker = new Worker(app, { queues, concurrency, prefetchMultiplier, hostname: flags.hostname, acksLate: flags.acksLate, logger });
+      const beat = flags.beat ? new Beat(app, { logger, scheduleFile: flags.schedule }) : undefined;
       const version = (program.version() ?? '0.0.0');
       let signals = 0;
       const onSignal = (sig: NodeJS.Signals): void => {
         signals++;
         if (signals === 1) {
           logger.warn('%s received: warm shutdown (finishing running tasks; %s again for a cold shutdown)', sig, sig);
+          void beat?.stop();
           void worker.stop();
         } else {
           logger.warn('%s received again: cold shutdown (handing running tasks back)', sig);
@@ -84,9 +90,12 @@ export function registerWorker(program: Command): void {
       process.on('SIGTERM', onSignal);
       process.on('SIGINT', onSignal);
       process.stdout.write(banner(app, worker, version));
+      await beat?.open(); // a backend that cannot hold the lease fails here, before the worker starts
       await worker.start();
+      await beat?.start();
       process.stdout.write(`${worker.hostname} ready.\n`);
       await new Promise<void>((resolve) => worker.once('stopped', resolve));
+      await beat?.stop();
       await app.close();
       logger.flush?.();
       process.off('SIGTERM', onSignal);

@@ -17,6 +17,34 @@ const route = z.union([
   }).strict(),
 ]);
 
+/** A beat schedule: a cron string, every N seconds, once at a time, or crontab() (Celery's day semantics). */
+const beatScheduleSpec = z.union([
+  z.string().min(1),
+  z.object({ every: z.number().positive() }).strict(),
+  z.object({ at: z.union([z.date(), z.string().min(1), z.number()]) }).strict(),
+  z.object({ cron: z.string().min(1), timezone: z.string().min(1).optional(), dayAnd: z.boolean().optional() }).strict(),
+]);
+
+/** One entry of beatSchedule (Celery's beat_schedule). */
+const beatEntry = z.object({
+  task: z.string().min(1),
+  schedule: beatScheduleSpec,
+  args: z.array(z.unknown()).optional(),
+  kwargs: z.record(z.string(), z.unknown()).optional(),
+  options: z.object({
+    queue: z.string().min(1).optional(),
+    exchange: z.string().optional(),
+    routingKey: z.string().optional(),
+    priority: z.number().int().min(0).max(255).optional(),
+    expires: z.union([z.number().positive(), z.date(), z.string().min(1)]).optional(),
+    countdown: z.number().min(0).optional(),
+    ignoreResult: z.boolean().optional(),
+    headers: z.record(z.string(), z.unknown()).optional(),
+  }).strict().optional(),
+  /** The task runs on workers of another code base (e.g. Python): skip the check that the app registers it. */
+  external: z.boolean().optional(),
+}).strict();
+
 export interface OptionSpec<S extends z.ZodTypeAny> {
   schema: S;
   default: z.input<S>;
@@ -45,6 +73,10 @@ export const OPTIONS = {
   visibilityTimeout: option({ schema: z.number().int().min(1000), default: 3_600_000, env: 'CELERIAC_VISIBILITY_TIMEOUT', doc: 'ms before an unacked message of a vanished worker is delivered again.' }),
   brokerOptions: option({ schema: z.record(z.string(), z.unknown()), default: {}, doc: 'Options passed to the broker plug-in (see its header).' }),
   backendOptions: option({ schema: z.record(z.string(), z.unknown()), default: {}, doc: 'Options passed to the result backend plug-in.' }),
+  beatSchedule: option({ schema: z.record(z.string(), beatEntry), default: {}, doc: "Periodic tasks (Celery's beat_schedule): name to { task, schedule: { every: s } | crontab(...) | '*/5 * * * *' | { at: Date }, args, kwargs, options }." }),
+  timezone: option({ schema: z.string().min(1), default: 'UTC', env: 'CELERIAC_TIMEZONE', doc: "IANA time zone of beat's crontab schedules, e.g. 'Asia/Shanghai' (Celery's timezone)." }),
+  beatLeaseTime: option({ schema: z.number().min(1), default: 30, env: 'CELERIAC_BEAT_LEASE_TIME', doc: 'Seconds a beat leader holds its lease without renewing: the longest gap before another beat takes over.' }),
+  beatMaxLoopInterval: option({ schema: z.number().positive(), default: 300, env: 'CELERIAC_BEAT_MAX_LOOP_INTERVAL', doc: "Most seconds beat sleeps between checks of the schedule (Celery's beat_max_loop_interval)." }),
   logLevel: option({ schema: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']), default: 'info', env: 'CELERIAC_LOG_LEVEL', doc: 'Log level of workers and the CLI.' }),
 } as const;
 
@@ -57,3 +89,7 @@ export type Config = { [K in OptionName]: z.output<(typeof OPTIONS)[K]['schema']
 export type ConfigInput = { [K in OptionName]?: z.input<(typeof OPTIONS)[K]['schema']> };
 
 export type RouteSpec = z.output<typeof route>;
+
+/** A beat entry and schedule as written in the options. */
+export type BeatEntrySpec = z.input<typeof beatEntry>;
+export type BeatScheduleSpec = z.input<typeof beatScheduleSpec>;

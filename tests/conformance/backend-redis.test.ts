@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { backendConformance } from '../../src/backend/conformance.js';
+import { leaseConformance } from '../../src/backend/conformance-lease.js';
 import { createBackend } from '../../src/backend/redis/index.js';
 import { deleteKeys, REDIS_URL } from '../helpers/redis.js';
 
@@ -15,6 +16,9 @@ const cases = backendConformance((options, storeId) => createBackend(REDIS_URL, 
 });
 
 afterAll(() => deleteKeys(run));
+
+// Beat's leader lease, on the same store.
+cases.push(...leaseConformance((options, storeId) => createBackend(REDIS_URL, { ...options, keyPrefix: `${run}${storeId}:` }), { shared: true }));
 
 describe('result backend conformance: redis://', () => {
   it('runs the whole shared suite, skipping only what the capabilities rule out', () => {

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { backendConformance } from '../../src/backend/conformance.js';
+import { leaseConformance } from '../../src/backend/conformance-lease.js';
 import { createBackend } from '../../src/backend/sqlite/index.js';
 
 const files = new Set<string>();
@@ -20,6 +21,18 @@ const cases = backendConformance(
 afterAll(() => {
   for (const f of files) for (const suffix of ['', '-wal', '-shm']) rmSync(f + suffix, { force: true });
 });
+
+// Beat's leader lease, on the same store.
+cases.push(
+  ...leaseConformance(
+    (options, storeId) => {
+      const path = join(tmpdir(), `celeriac-results-${storeId}.db`);
+      files.add(path);
+      return createBackend(`sqlite://${path}`, options);
+    },
+    { shared: true },
+  ),
+);
 
 describe('result backend conformance: sqlite://', () => {
   it('runs the whole shared suite, skipping only what the capabilities rule out', () => {

@@ -5,7 +5,8 @@
 import { KeyValueBackend, type KeyValueStore } from '../kv.js';
 import type { BackendFactory } from '../types.js';
 
-class MemoryKeyValueStore implements KeyValueStore {
+/** Exported for tests of code built on KeyValueStore. */
+export class MemoryKeyValueStore implements KeyValueStore {
   private readonly values = new Map<string, { value: string; expiresAt: number }>();
   private readonly listeners = new Set<(key?: string, value?: string) => void>();
 

@@ -8,15 +8,19 @@ import { parseResultMeta, pendingMeta, type ResultMeta } from '../../protocol/re
 import { isReady } from '../../protocol/states.js';
 import { maskUrl } from '../../util/url.js';
 import { TASK_KEY_PREFIX } from '../kv.js';
-import type { ResultBackend, WaitOptions } from '../types.js';
+import type { LeaseOutcome, ResultBackend, WaitOptions } from '../types.js';
 import { clientOptions, connectClient, loadDriver, quit, type RedisClient, type RedisRole } from '../../util/redis.js';
 import { STORE_RESULT_LUA } from './store-result.js';
 import { ResultWaiters } from './waiters.js';
+import { ACQUIRE_LEASE_LUA, LEASE_KEY_PREFIX, RELEASE_LEASE_LUA, WRITE_LEASE_DATA_LUA } from './lease.js';
 
 const ROLE: RedisRole = { label: 'Redis result backend', error: (message, cause) => new BackendError(message, { cause }) };
 
 type Client = RedisClient & {
   celeriacStoreResult(key: string, meta: string, status: string, ttlMs: number): Promise<number>;
+  celeriacAcquireLease(key: string, holder: string, ttlMs: number): Promise<number>;
+  celeriacReleaseLease(key: string, holder: string): Promise<number>;
+  celeriacWriteLeaseData(key: string, dataKey: string, holder: string, ...fields: string[]): Promise<number>;
 };
 
 export interface RedisBackendOptions {
@@ -72,6 +76,9 @@ export class RedisBackend implements ResultBackend {
     const { redis, connectionName } = this.options;
     const client = new Redis(clientOptions(redis, connectionName)) as Client;
     client.defineCommand('celeriacStoreResult', { numberOfKeys: 1, lua: STORE_RESULT_LUA });
+    client.defineCommand('celeriacAcquireLease', { numberOfKeys: 1, lua: ACQUIRE_LEASE_LUA });
+    client.defineCommand('celeriacReleaseLease', { numberOfKeys: 1, lua: RELEASE_LEASE_LUA });
+    client.defineCommand('celeriacWriteLeaseData', { numberOfKeys: 2, lua: WRITE_LEASE_DATA_LUA });
     await connectClient(client, this.rawUrl, ROLE);
     const waiters = new ResultWaiters(
       this.url,
@@ -130,6 +137,49 @@ export class RedisBackend implements ResultBackend {
       await client.del(this.key(taskId));
     } catch (cause) {
       throw this.fail(`forget the result of task ${taskId}`, cause);
+    }
+  }
+
+  private leaseKey(name: string): string {
+    return this.options.keyPrefix + LEASE_KEY_PREFIX + name;
+  }
+
+  /** Beat's leader lease (./lease.ts): expiry by the Redis server's clock. */
+  async acquireLease(name: string, holder: string, ttlMs: number): Promise<LeaseOutcome> {
+    const { client } = await this.open();
+    try {
+      const outcome = await client.celeriacAcquireLease(this.leaseKey(name), holder, Math.max(1, Math.round(ttlMs)));
+      return outcome === 2 ? 'acquired' : outcome === 1 ? 'renewed' : false;
+    } catch (cause) {
+      throw this.fail(`take the lease '${name}'`, cause);
+    }
+  }
+
+  async releaseLease(name: string, holder: string): Promise<void> {
+    const { client } = await this.open();
+    try {
+      await client.celeriacReleaseLease(this.leaseKey(name), holder);
+    } catch (cause) {
+      throw this.fail(`release the lease '${name}'`, cause);
+    }
+  }
+
+  async readLeaseData(name: string): Promise<Record<string, string>> {
+    const { client } = await this.open();
+    try {
+      return await client.hgetall(`${this.leaseKey(name)}:data`);
+    } catch (cause) {
+      throw this.fail(`read the data of lease '${name}'`, cause);
+    }
+  }
+
+  async writeLeaseData(name: string, holder: string, fields: Record<string, string>): Promise<boolean> {
+    const { client } = await this.open();
+    const key = this.leaseKey(name);
+    try {
+      return (await client.celeriacWriteLeaseData(key, `${key}:data`, holder, ...Object.entries(fields).flat())) === 1;
+    } catch (cause) {
+      throw this.fail(`write the data of lease '${name}'`, cause);
     }
   }
 
