@@ -99,6 +99,7 @@ export class Worker extends TypedEmitter<WorkerEvents> {
       await this.consumer.consume(queue);
     }
     this.status = 'running';
+    this.dispatch();
     this.keepAlive = setInterval(() => undefined, 1 << 30);
     this.logger.info('%s ready: consuming %s', this.hostname, this.queues.join(', '));
     this.emit('ready');
@@ -106,7 +107,8 @@ export class Worker extends TypedEmitter<WorkerEvents> {
   }
 
   private onMessage(delivery: Delivery): void {
-    if (this.status !== 'running') {
+    // Messages arrive from the first consume() on, while start() still declares the other queues.
+    if (this.status !== 'running' && this.status !== 'starting') {
       void delivery.reject({ requeue: true }).catch((e: unknown) => this.logError('hand back', e));
       return;
     }

@@ -23,6 +23,11 @@ interface Stored extends PutItem {
   visibleAt: number;
 }
 
+/** Whether `a` is delivered before `b`: higher priority first, then earlier arrival. */
+function goesBefore(a: Stored, b: Stored): boolean {
+  return a.priority > b.priority || (a.priority === b.priority && a.seq < b.seq);
+}
+
 /** A ready queue with O(1) take from the head (Array#shift copies the whole array once it is large). */
 class ReadyQueue {
   private items: (Stored | undefined)[] = [];
@@ -50,13 +55,29 @@ class ReadyQueue {
     return msg;
   }
 
-  /** Keeps the queue ordered by priority (higher first), then by arrival. */
+  /**
+   * Keeps the queue ordered by priority (higher first), then by arrival. A new message usually goes last
+   * (O(1)); a requeued one (an old arrival number) goes back near the head: found by binary search, not a
+   * walk over everything queued after it.
+   */
   insert(msg: Stored): void {
     const q = this.items;
-    let i = q.length;
-    while (i > this.head && ((q[i - 1] as Stored).priority < msg.priority || ((q[i - 1] as Stored).priority === msg.priority && (q[i - 1] as Stored).seq > msg.seq))) i--;
-    if (i === q.length) q.push(msg);
-    else q.splice(i, 0, msg);
+    if (q.length === this.head || !goesBefore(msg, q[q.length - 1] as Stored)) {
+      q.push(msg);
+      return;
+    }
+    if (this.head > 0 && goesBefore(msg, q[this.head] as Stored)) {
+      q[--this.head] = msg;
+      return;
+    }
+    let lo = this.head;
+    let hi = q.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (goesBefore(msg, q[mid] as Stored)) hi = mid;
+      else lo = mid + 1;
+    }
+    q.splice(lo, 0, msg);
   }
 }
 
