@@ -17,6 +17,8 @@ import { AsyncResult, type ResultSource } from './result.js';
 import { Router } from './routes.js';
 import { Task, type ApplyOptions, type RegisteredTask, type TaskOptions, type TaskSender } from './task.js';
 import { ContextStore, TaskContext, type TaskRequestInfo } from './context.js';
+import { registerCanvasTasks } from './canvas/builtins.js';
+import { GroupResult } from './canvas/group-result.js';
 
 export interface Plugins {
   transports: PluginRegistry<TransportFactory>;
@@ -65,6 +67,12 @@ export class Celeriac implements TaskSender, ResultSource {
       ids: ids ?? uuid,
       connection: () => this.connection(),
     });
+    registerCanvasTasks(this);
+  }
+
+  /** A group saved with `GroupResult.save()` (here or by Python), or null. */
+  restoreGroup<T extends unknown[] = unknown[]>(groupId: string): Promise<GroupResult<T> | null> {
+    return GroupResult.restore<T>(this, groupId);
   }
 
   /**

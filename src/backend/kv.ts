@@ -7,6 +7,8 @@ import { BackendError, ResultTimeoutError } from '../errors.js';
 import { mayOverwrite, parseResultMeta, pendingMeta, type ResultMeta } from '../protocol/result-meta.js';
 import { isReady } from '../protocol/states.js';
 import type { ResultBackend, WaitOptions } from './types.js';
+import type { ChordPart, ChordPartReturn } from './groups.js';
+import { KeyValueGroups } from './kv-groups.js';
 
 export type MaybePromise<T> = T | Promise<T>;
 
@@ -67,12 +69,36 @@ export class KeyValueBackend implements ResultBackend {
   private cursor: number | undefined;
   private pendingWrites: { update: Update; done: () => void; fail: (e: unknown) => void }[] = [];
   private opened: Promise<void> | undefined;
+  /** Group and chord bookkeeping (./kv-groups.ts) on the same store. */
+  private readonly groups: KeyValueGroups;
 
   constructor(
     readonly url: string,
     protected readonly store: KeyValueStore,
     private readonly options: KeyValueBackendOptions,
-  ) {}
+  ) {
+    this.groups = new KeyValueGroups(store, () => (options.resultExpires > 0 ? options.resultExpires * 1000 : 0), () => this.connect());
+  }
+
+  setChordSize(groupId: string, size: number): Promise<void> {
+    return this.groups.setChordSize(groupId, size);
+  }
+
+  chordPartReturn(part: ChordPartReturn): Promise<ChordPart[] | null> {
+    return this.groups.chordPartReturn(part);
+  }
+
+  saveGroup(groupId: string, taskIds: readonly string[]): Promise<void> {
+    return this.groups.saveGroup(groupId, taskIds);
+  }
+
+  restoreGroup(groupId: string): Promise<string[] | null> {
+    return this.groups.restoreGroup(groupId);
+  }
+
+  deleteGroup(groupId: string): Promise<void> {
+    return this.groups.deleteGroup(groupId);
+  }
 
   connect(): Promise<void> {
     this.opened ??= Promise.resolve(this.store.open());
