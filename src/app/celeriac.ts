@@ -19,6 +19,7 @@ import { Task, type ApplyOptions, type RegisteredTask, type TaskOptions, type Ta
 import { ContextStore, TaskContext, type TaskRequestInfo } from './context.js';
 import { registerCanvasTasks } from './canvas/builtins.js';
 import { GroupResult } from './canvas/group-result.js';
+import { Signature } from './canvas/signature.js';
 
 export interface Plugins {
   transports: PluginRegistry<TransportFactory>;
@@ -68,6 +69,11 @@ export class Celeriac implements TaskSender, ResultSource {
       connection: () => this.connection(),
     });
     registerCanvasTasks(this);
+  }
+
+  /** A signature by task name, without importing its function (Celery's `app.signature`). */
+  signature<R = unknown>(name: string, args: readonly unknown[] = [], options: { kwargs?: Record<string, unknown>; immutable?: boolean } = {}): Signature<R> {
+    return new Signature<R>(this, { task: name, args: [...args], kwargs: options.kwargs ?? {}, options: {}, subtask_type: null, immutable: options.immutable ?? false });
   }
 
   /** A group saved with `GroupResult.save()` (here or by Python), or null. */

@@ -1,0 +1,158 @@
+// Canvas interop with Python Celery (Debian's 5.2.x) on Redis: chains, chords and links built on one side
+// run on the other, and chords whose header parts run partly on a Python worker and partly on a celeriac
+// worker complete once, with results in header order (both count in Celery's celery-taskset-meta-<gid>.j).
+// One Python worker (queue qp) and one celeriac worker (queue qt); every signature names its queue.
+import { randomUUID } from 'node:crypto';
+import { spawn } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Celeriac, chain, chord, RemoteTaskError, type AsyncResult } from '../../src/index.js';
+import type { Spawned } from '../helpers/processes.js';
+import { REDIS_URL } from '../helpers/redis.js';
+import { cleanupRedis, PY_DIR, PYTHON, pythonEnv, requirePythonCelery, startCeleriacWorker, startPythonWorker, stopProcess, type PyOutcome } from './helpers.js';
+
+const GET = { timeout: 30_000 };
+
+interface CanvasRun {
+  id: string;
+  outcome: PyOutcome;
+}
+
+/** Runs tests/fixtures/python/canvas_producer.py with a plan (see its docstring). */
+function runPythonCanvas(plan: Record<string, unknown>, limit = 60_000): Promise<CanvasRun> {
+  const body = JSON.stringify({ broker: REDIS_URL, backend: REDIS_URL, timeout: 30, ...plan });
+  return new Promise((resolve, reject) => {
+    const child = spawn(PYTHON, ['canvas_producer.py', body], { cwd: PY_DIR, env: pythonEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), limit);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      const line = stdout.trim().split('\n').at(-1) ?? '';
+      if (code !== 0 || !line.startsWith('{')) reject(new Error(`canvas_producer.py failed (exit ${String(code)}):\n${stdout.slice(-2000)}\n${stderr.slice(-4000)}`));
+      else resolve(JSON.parse(line) as CanvasRun);
+    });
+  });
+}
+
+beforeAll(() => {
+  requirePythonCelery();
+});
+
+describe('canvas between Python Celery and celeriac (redis)', () => {
+  const tag = randomUUID();
+  const qp = `interop-canvas-py-${tag}`;
+  const qt = `interop-canvas-ts-${tag}`;
+  const nodeName = `canvas-${tag.slice(-12)}@interop`;
+  const taskIds = new Set<string>();
+  let python: Spawned | undefined;
+  let celeriac: Spawned | undefined;
+  let app: Celeriac;
+
+  const track = <T>(r: AsyncResult<T>): AsyncResult<T> => {
+    taskIds.add(r.id);
+    return r;
+  };
+
+  beforeAll(async () => {
+    app = new Celeriac('interop-canvas', { broker: REDIS_URL, backend: REDIS_URL });
+    [python, celeriac] = await Promise.all([startPythonWorker(REDIS_URL, qp, nodeName), startCeleriacWorker(REDIS_URL, qt, ['-c', '4', '-n', `canvas-ts-${tag.slice(-8)}@%h`])]);
+  }, 90_000);
+
+  afterAll(async () => {
+    if (process.env['INTEROP_DEBUG']) console.log(python?.output(), celeriac?.output());
+    await Promise.all([stopProcess(python), stopProcess(celeriac)]);
+    await app?.close();
+    await cleanupRedis(REDIS_URL, { queues: [qp, qt], taskIds, nodeNames: [nodeName] });
+  }, 30_000);
+
+  describe('built in Python', () => {
+    it('a chain across both workers: 7', async () => {
+      const run = await runPythonCanvas({ qp, qt, case: 'chain' });
+      taskIds.add(run.id);
+      expect(run.outcome).toMatchObject({ ok: true, result: 7 });
+    });
+
+    it('a chord run by celeriac workers: the body gets every result once', async () => {
+      const run = await runPythonCanvas({ qp, qt, case: 'chord' });
+      taskIds.add(run.id);
+      expect(run.outcome).toMatchObject({ ok: true, result: 30 });
+    });
+
+    it('a chord whose header runs on both workers completes once, results in header order', async () => {
+      const run = await runPythonCanvas({ qp, qt, case: 'chord_mixed' });
+      taskIds.add(run.id);
+      // The body is celeriac's interop.echo: it returns its arguments.
+      expect(run.outcome).toMatchObject({ ok: true, result: [[100, 101, 102, 103, 104, 105, 106, 107]] });
+    });
+
+    it('a chord with a member failing on the Python worker: the body fails with ChordError', async () => {
+      const run = await runPythonCanvas({ qp, qt, case: 'chord_fail' });
+      taskIds.add(run.id);
+      expect(run.outcome).toMatchObject({ ok: false, state: 'FAILURE', exc_type: 'ChordError' });
+      expect(run.outcome.exc_str).toContain('boom');
+    });
+
+    it('link: celeriac sends the callback with the result, the Python worker runs it', async () => {
+      const link = randomUUID();
+      taskIds.add(link);
+      const run = await runPythonCanvas({ qp, qt, case: 'link', ids: { link } });
+      taskIds.add(run.id);
+      expect(run.outcome).toMatchObject({ ok: true, result: 4 });
+      expect(await app.AsyncResult(link).get(GET)).toEqual({ args: [4], kwargs: {} });
+    });
+
+    it('link_error: celeriac sends the errback with the failed task id', async () => {
+      const errback = randomUUID();
+      taskIds.add(errback);
+      const run = await runPythonCanvas({ qp, qt, case: 'link_error', ids: { errback } });
+      taskIds.add(run.id);
+      expect(run.outcome).toMatchObject({ ok: false, exc_type: 'ValueError' });
+      expect(await app.AsyncResult(errback).get(GET)).toEqual({ args: [run.id], kwargs: {} });
+    });
+  });
+
+  describe('built in celeriac', () => {
+    const on = (queue: string) => ({ queue });
+    const add = (...args: number[]) => app.signature<number>('interop.add', args).set(on(qp));
+
+    it('a chain across both workers: 7', async () => {
+      const r = track(await chain(add(1, 1).set(on(qt)), add(2), add(3).set(on(qt))).applyAsync());
+      expect(await r.get(GET)).toBe(7);
+    });
+
+    it('a chord run by the Python worker', async () => {
+      const r = track(await chord([0, 1, 2, 3, 4, 5].map((i) => add(i, i)), app.signature<number>('interop.tsum').set(on(qp))).applyAsync());
+      expect(await r.get(GET)).toBe(30);
+    });
+
+    it('a chord whose header runs on both workers, body on the Python worker: once, in order', async () => {
+      const header = [0, 1, 2, 3, 4, 5, 6, 7].map((i) => add(i, 100).set(on(i % 2 ? qp : qt)));
+      const r = track(await chord(header, app.signature('interop.echo').set(on(qp))).applyAsync());
+      expect(await r.get(GET)).toEqual({ args: [[100, 101, 102, 103, 104, 105, 106, 107]], kwargs: {} });
+    });
+
+    it('a chord with a member failing on the Python worker: ChordError', async () => {
+      const header = [add(1, 1).set(on(qt)), app.signature('interop.fail').set(on(qp)), add(2, 2)];
+      const r = track(await chord(header, app.signature<number>('interop.tsum').set(on(qt))).applyAsync());
+      const err = await r.get(GET).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(RemoteTaskError);
+      expect((err as RemoteTaskError).excType).toBe('ChordError');
+    });
+
+    it('link and linkError run by the other side', async () => {
+      const link = randomUUID();
+      const errback = randomUUID();
+      const ok = track(await add(2, 2).link(app.signature('interop.echo').set({ queue: qt, taskId: link })).applyAsync());
+      expect(await ok.get(GET)).toBe(4);
+      expect(await track(app.AsyncResult(link)).get(GET)).toEqual([4]);
+      // Python's worker runs an errback it knows inline (new-style, with the request); one only celeriac
+      // knows (interop.greet) is sent as a task with the failed id, as Celery does for old-style errbacks.
+      const bad = track(await app.signature('interop.fail').set(on(qp)).linkError(app.signature('interop.greet').set({ queue: qt, taskId: errback })).applyAsync());
+      await expect(bad.get(GET)).rejects.toBeInstanceOf(RemoteTaskError);
+      expect(await track(app.AsyncResult(errback)).get(GET)).toBe(`hello, ${bad.id}`);
+    });
+  });
+});
