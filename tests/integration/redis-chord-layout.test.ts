@@ -60,7 +60,7 @@ describe('redis:// group and chord keys in Celery layout', () => {
 
   it("saveGroup writes GroupResult.save()'s record; a Python-saved record restores", async () => {
     const b = await backend();
-    const [, fx] = resultFixtures().find(([name]) => name === 'taskset_group_save') as [string, { record: { result: [[string, null], [[string, null], null][]] } }];
+    const [, fx] = resultFixtures().find(([name]) => name === 'taskset_group_save') as unknown as [string, { record: { result: [[string, null], [[string, null], null][]] } }];
     const [[gid], members] = fx.record.result;
     await b.saveGroup?.(gid, members.map(([[id]]) => id));
     expect(JSON.parse((await redis.get(`${prefix}celery-taskset-meta-${gid}`)) ?? 'null')).toEqual(fx.record);
