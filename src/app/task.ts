@@ -12,7 +12,7 @@ import type { CanvasApp } from './canvas/types.js';
  * The arguments a partial signature may hold: the task's arguments with some leading ones left out, since
  * a chain or callback puts the parent's result first (`add.s(2)` for `add(x, y)`).
  */
-export type PartialArgs<A extends unknown[]> = number extends A['length'] ? A : A | (A extends [unknown?, ...infer Rest] ? PartialArgs<Rest> : never);
+export type PartialArgs<A extends unknown[]> = number extends A['length'] ? A : A extends [] ? [] : A | (A extends [unknown?, ...infer Rest] ? PartialArgs<Rest> : never);
 
 export interface TaskOptions {
   /**

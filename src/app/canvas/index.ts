@@ -23,7 +23,7 @@ export function chain<S extends readonly [CanvasSignature<unknown>, ...CanvasSig
 }
 
 /** Runs the signatures in parallel; `applyAsync()` gives a GroupResult with their results in order. */
-export function group<S extends readonly CanvasSignature<unknown>[]>(sigs: S): Group<{ -readonly [K in keyof S]: ResultOf<S[K]> } & unknown[]> {
+export function group<S extends readonly CanvasSignature<unknown>[]>(sigs: S): Group<{ -readonly [K in keyof S]: ResultOf<S[K]> }> {
   const app = appOf(sigs, 'group');
   return new Group(app, { task: 'celery.group', args: [], kwargs: { tasks: sigs.map((s) => s.toDict()) }, options: {}, subtask_type: 'group', immutable: false });
 }
