@@ -45,10 +45,11 @@ describe('canvas types', () => {
     expectTypeOf(chord([add.s(1, 1)], total.s()).applyAsync()).toEqualTypeOf<Promise<AsyncResult<number>>>();
     const members = [1, 2, 3].map((i) => add.s(i, i));
     expectTypeOf(group(members).applyAsync()).toEqualTypeOf<Promise<GroupResult<number[]>>>();
-    const gr = null as unknown as GroupResult<number[]>;
+    const gr = new GroupResult<number[]>("empty", [], app);
     expectTypeOf(gr.get()).toEqualTypeOf<Promise<number[]>>();
     expectTypeOf(gr.get({ propagate: false })).toEqualTypeOf<Promise<(number | TaskError)[]>>();
     expectTypeOf(gr.completedCount()).toEqualTypeOf<Promise<number>>();
     expect(members).toHaveLength(3);
+    return expect(gr.get()).resolves.toEqual([]);
   });
 });
