@@ -112,6 +112,17 @@ describe('canvas between Python Celery and celeriac (redis)', () => {
       expect(run.outcome).toMatchObject({ ok: false, exc_type: 'ValueError' });
       expect(await app.AsyncResult(errback).get(GET)).toEqual({ args: [run.id], kwargs: {} });
     });
+
+    it('map, starmap and chunks: the celeriac worker runs celery.map and celery.starmap', async () => {
+      const map = await runPythonCanvas({ qp, qt, case: 'map' });
+      const starmap = await runPythonCanvas({ qp, qt, case: 'starmap' });
+      const chunks = await runPythonCanvas({ qp, qt, case: 'chunks' });
+      for (const run of [map, starmap]) taskIds.add(run.id);
+      for (const id of (chunks.outcome as PyOutcome & { members: string[] }).members) taskIds.add(id);
+      expect(map.outcome).toMatchObject({ ok: true, result: [3, 3] });
+      expect(starmap.outcome).toMatchObject({ ok: true, result: [3, 7] });
+      expect(chunks.outcome).toMatchObject({ ok: true, result: [[0, 2], [4, 6], [8]] });
+    });
   });
 
   describe('built in celeriac', () => {
@@ -140,6 +151,24 @@ describe('canvas between Python Celery and celeriac (redis)', () => {
       const err = await r.get(GET).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(RemoteTaskError);
       expect((err as RemoteTaskError).excType).toBe('ChordError');
+    });
+
+    it('map, starmap and chunks run by the Python worker (its celery.map / celery.starmap built-ins)', async () => {
+      // A producer-only app: the functions are never run here, they only give the signatures their types.
+      const local = new Celeriac('interop-canvas-local', { broker: REDIS_URL, backend: REDIS_URL });
+      try {
+        const addT = local.task('interop.add', (x: number, y: number) => x + y);
+        const tsumT = local.task('interop.tsum', (xs: number[]) => xs.reduce((a, b) => a + b, 0));
+        const m = track(await tsumT.map([[1, 2], [3]]).set(on(qp)).applyAsync());
+        const s = track(await addT.starmap([[1, 2], [3, 4]]).set(on(qp)).applyAsync());
+        const c = await addT.chunks([0, 1, 2, 3, 4].map((i) => [i, i] as [number, number]), 2).applyAsync([], on(qp));
+        c.results.forEach(track);
+        expect(await m.get(GET)).toEqual([3, 3]);
+        expect(await s.get(GET)).toEqual([3, 7]);
+        expect(await c.get(GET)).toEqual([[0, 2], [4, 6], [8]]);
+      } finally {
+        await local.close();
+      }
     });
 
     it('link and linkError run by the other side', async () => {
