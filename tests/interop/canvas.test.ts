@@ -95,6 +95,13 @@ describe('canvas between Python Celery and celeriac (redis)', () => {
       expect(run.outcome.exc_str).toContain('boom');
     });
 
+    it('a chord inside a chain, parts on both workers: the chain goes on after the body', async () => {
+      const run = await runPythonCanvas({ qp, qt, case: 'chain_chord' });
+      taskIds.add(run.id);
+      // 1 + 2 = 3 → header (3 + 1, 3 + 2) → tsum 9 → 9 + 10
+      expect(run.outcome).toMatchObject({ ok: true, result: 19 });
+    });
+
     it('link: celeriac sends the callback with the result, the Python worker runs it', async () => {
       const link = randomUUID();
       taskIds.add(link);
@@ -143,6 +150,12 @@ describe('canvas between Python Celery and celeriac (redis)', () => {
       const header = [0, 1, 2, 3, 4, 5, 6, 7].map((i) => add(i, 100).set(on(i % 2 ? qp : qt)));
       const r = track(await chord(header, app.signature('interop.echo').set(on(qp))).applyAsync());
       expect(await r.get(GET)).toEqual({ args: [[100, 101, 102, 103, 104, 105, 106, 107]], kwargs: {} });
+    });
+
+    it('a chord inside a chain, parts on both workers', async () => {
+      const inner = chord([add(1), add(2).set(on(qt))], app.signature<number>('interop.tsum').set(on(qt)));
+      const r = track(await chain(add(1, 2).set(on(qt)), inner, add(10)).applyAsync());
+      expect(await r.get(GET)).toBe(19);
     });
 
     it('a chord with a member failing on the Python worker: ChordError', async () => {

@@ -62,9 +62,11 @@ export function freeze(sig: SignatureDict, options: Record<string, unknown> = {}
     const frozen = steps.map((s, i) => freeze(s, i === steps.length - 1 ? options : {}));
     return [{ ...sig, kwargs: { ...sig.kwargs, tasks: frozen.map(([s]) => s) } }, frozen.at(-1)?.[1] ?? uuid()];
   }
-  const merged = withOptions(sig, options);
-  const id = typeof merged.options['task_id'] === 'string' ? merged.options['task_id'] : uuid();
-  return [withOptions(merged, { task_id: id }), id];
+  // As Celery's freeze: an id the signature already has wins (a step frozen by Python keeps its id).
+  const own = sig.options['task_id'];
+  const given = options['task_id'];
+  const id = typeof own === 'string' ? own : typeof given === 'string' ? given : uuid();
+  return [withOptions(withOptions(sig, options), { task_id: id }), id];
 }
 
 /** Celery's chord size of a header member: a group counts its members, a chain its last step, a chord its body. */
