@@ -145,7 +145,7 @@ for (const kind of ['memory', 'sqlite', 'redis'] as const) {
       expect(await r.state()).toBe(States.FAILURE);
     });
 
-    it('nested: a chain inside a chord header, a chord inside a chain, a group at the end of a chain', async () => {
+    it('nested: chains in a chord header, a chord in a chain, a group followed by a step (a chord), a chord in a chord header, a chain as chord body', async () => {
       const { add, mul, tsum, echo } = tasks();
       await start({ concurrency: 8 });
       const inHeader = await chord([chain(add.s(1, 1), mul.s(10)), add.s(5, 5)], echo.s()).applyAsync();
@@ -155,6 +155,13 @@ for (const kind of ['memory', 'sqlite', 'redis'] as const) {
       expect(await inChain.get(T)).toBe(18);
       const upgraded = await chain(group([add.s(1, 1), add.s(2, 2)]), tsum.s()).applyAsync();
       expect(await upgraded.get(T)).toBe(6);
+      const inChordHeader = await chord([chord([add.s(1, 1), add.s(2, 2)], tsum.s()), add.s(10, 10)], echo.s()).applyAsync();
+      expect(await inChordHeader.get(T)).toEqual([[6, 20]]);
+      const chainBody = await chord([add.s(1, 1), add.s(2, 2)], chain(tsum.s(), add.s(5))).applyAsync();
+      expect(await chainBody.get(T)).toBe(11);
+      const groupMidChain = await chain(add.s(1, 1), group([add.s(1), add.s(2)]), tsum.s(), add.s(100)).applyAsync();
+      // 2 → (3, 4) → 7 → 107
+      expect(await groupMidChain.get(T)).toBe(107);
     });
 
     it('options travel: set({ queue }) sends to that queue', async () => {
