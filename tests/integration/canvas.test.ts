@@ -162,6 +162,10 @@ for (const kind of ['memory', 'sqlite', 'redis'] as const) {
       const groupMidChain = await chain(add.s(1, 1), group([add.s(1), add.s(2)]), tsum.s(), add.s(100)).applyAsync();
       // 2 → (3, 4) → 7 → 107
       expect(await groupMidChain.get(T)).toBe(107);
+      // A chain ending in a group: its result id is the group's, saved when the chain was sent.
+      const groupLast = await chain(add.s(1, 1), group([add.s(1), add.s(2)])).applyAsync();
+      const saved = await app.restoreGroup<number[]>(groupLast.id);
+      expect(await saved?.get(T)).toEqual([3, 4]);
     });
 
     it('options travel: set({ queue }) sends to that queue', async () => {

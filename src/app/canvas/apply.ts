@@ -62,11 +62,20 @@ export function freeze(sig: SignatureDict, options: Record<string, unknown> = {}
     const frozen = steps.map((s, i) => freeze(s, i === steps.length - 1 ? options : {}));
     return [{ ...sig, kwargs: { ...sig.kwargs, tasks: frozen.map(([s]) => s) } }, frozen.at(-1)?.[1] ?? uuid()];
   }
-  // As Celery's freeze: an id the signature already has wins (a step frozen by Python keeps its id).
+  const id = ownId(sig, options);
+  if (sig.subtask_type === 'group') {
+    // Members get their ids now too, so a group at the end of a chain can be saved (and restored) up front.
+    const tasks = membersOf(sig).map((m) => freeze(m)[0]);
+    return [withOptions({ ...sig, kwargs: { ...sig.kwargs, tasks } }, { ...options, task_id: id }), id];
+  }
+  return [withOptions(sig, { ...options, task_id: id }), id];
+}
+
+/** As Celery's freeze: an id the signature already has wins (a step frozen by Python keeps its id). */
+function ownId(sig: SignatureDict, options: Record<string, unknown>): string {
   const own = sig.options['task_id'];
   const given = options['task_id'];
-  const id = typeof own === 'string' ? own : typeof given === 'string' ? given : uuid();
-  return [withOptions(withOptions(sig, options), { task_id: id }), id];
+  return typeof own === 'string' ? own : typeof given === 'string' ? given : uuid();
 }
 
 /** Celery's chord size of a header member: a group counts its members, a chain its last step, a chord its body. */
@@ -158,8 +167,15 @@ async function applyChain(app: CanvasApp, sig: SignatureDict, call: CallInput): 
   const outer = sigList(options['chain']) ?? [];
   const chainRest = [...outer, ...rest.reverse()];
   delete options['chain'];
+  const [lastStep, lastId] = frozen.at(-1) as [SignatureDict, string];
+  const members = lastStep.subtask_type === 'group' ? flattenGroup(membersOf(lastStep)).map((m): Applied => ({ id: freeze(m)[1] })) : undefined;
+  if (members && rest.length > 0) {
+    // The chain's result is a group sent later by a worker: save it now so `app.restoreGroup(id)` finds it.
+    const backend = await app.resultBackend();
+    await backend.saveGroup?.(lastId, members.map((m) => m.id));
+  }
   const sent = await applySignature(app, first, { args: call.args, kwargs: call.kwargs, options: { ...options, ...(chainRest.length ? { chain: chainRest } : {}) } });
-  return rest.length === 0 ? sent : { id: (frozen.at(-1) as [SignatureDict, string])[1] };
+  return rest.length === 0 ? sent : { id: lastId, ...(members ? { members } : {}) };
 }
 
 async function applyGroup(app: CanvasApp, sig: SignatureDict, call: CallInput): Promise<Applied> {
