@@ -75,6 +75,31 @@ for (const kind of ['memory', 'sqlite', 'redis'] as const) {
       expect(back?.results.map((r) => r.id)).toEqual(g.results.map((r) => r.id));
     });
 
+    it('a group of 10,000 goes out in one pipelined publishMany, and every result comes back in order', async () => {
+      const { add } = tasks();
+      await start({ concurrency: 50 });
+      const transport = await app.connection();
+      const batches: number[] = [];
+      const single = { count: 0 };
+      const publishMany = transport.publishMany.bind(transport);
+      const publish = transport.publish.bind(transport);
+      transport.publishMany = async (messages) => {
+        batches.push(messages.length);
+        return publishMany(messages);
+      };
+      transport.publish = async (message, options) => {
+        single.count++;
+        return publish(message, options);
+      };
+      const n = 10_000;
+      const g = await group(Array.from({ length: n }, (_, i) => add.s(i, 1))).applyAsync();
+      expect(batches).toEqual([n]);
+      expect(single.count).toBe(0);
+      const values = await g.get({ timeout: 120_000 });
+      expect(values).toHaveLength(n);
+      expect(values.every((v, i) => v === i + 1)).toBe(true);
+    }, 150_000);
+
     it('group with a failing member: get() throws it; propagate: false keeps the others', async () => {
       const { add, fail } = tasks();
       await start();
