@@ -14,6 +14,8 @@
  *         ├── MaxRetriesExceededError  E_MAX_RETRIES         retry() asked once too often
  *         ├── NotRegisteredError       E_NOT_REGISTERED      the worker does not know the task name
  *         ├── TaskRevokedError         E_REVOKED             revoked or expired before it ran
+ *         ├── CanvasError              E_CANVAS              a signature, chain, group or chord that cannot be
+ *                                                            sent as asked (e.g. a chord without a result backend)
  *         └── RemoteTaskError          E_REMOTE              an exception raised by a task on a worker,
  *                                                            rebuilt from the result store (carries the
  *                                                            remote type, module and traceback)
@@ -117,6 +119,11 @@ export class MaxRetriesExceededError extends TaskError {
 
 export class TaskRevokedError extends TaskError {
   override readonly code = 'E_REVOKED';
+}
+
+/** A signature, chain, group or chord that cannot be built or sent as asked. */
+export class CanvasError extends TaskError {
+  override readonly code = 'E_CANVAS';
 }
 
 /** An exception raised by a task on a worker (ours or Python's), rebuilt from its wire form. */

@@ -21,6 +21,12 @@ export { Task, type ApplyOptions, type TaskOptions, type RegisteredTask } from '
 export { TaskContext } from './app/context.js';
 export type { TaskRequestInfo } from './protocol/task-message.js';
 export { AsyncResult, type GetOptions } from './app/result.js';
+export {
+  chain, group, chord, Signature, Chain, Group, Chord, CanvasSignature, GroupResult,
+  type SignatureApplyOptions, type GroupProgress, type GroupGetOptions, type SignatureOptions, type Signable, type ResultOf,
+} from './app/canvas/index.js';
+export type { PartialArgs } from './app/task.js';
+export type { GroupStore, ChordPart, ChordPartReturn } from './backend/groups.js';
 export { Router, type Route } from './app/routes.js';
 export { Worker, type WorkerOptions, type WorkerStatus } from './worker/worker.js';
 export { WorkerState } from './worker/state.js';

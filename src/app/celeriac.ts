@@ -17,6 +17,9 @@ import { AsyncResult, type ResultSource } from './result.js';
 import { Router } from './routes.js';
 import { Task, type ApplyOptions, type RegisteredTask, type TaskOptions, type TaskSender } from './task.js';
 import { ContextStore, TaskContext, type TaskRequestInfo } from './context.js';
+import { registerCanvasTasks } from './canvas/builtins.js';
+import { GroupResult } from './canvas/group-result.js';
+import { Signature } from './canvas/signature.js';
 
 export interface Plugins {
   transports: PluginRegistry<TransportFactory>;
@@ -66,6 +69,17 @@ export class Celeriac implements TaskSender, ResultSource {
       ids: ids ?? uuid,
       connection: () => this.connection(),
     });
+    registerCanvasTasks(this);
+  }
+
+  /** A signature by task name, without importing its function (Celery's `app.signature`). */
+  signature<R = unknown>(name: string, args: readonly unknown[] = [], options: { kwargs?: Record<string, unknown>; immutable?: boolean } = {}): Signature<R> {
+    return new Signature<R>(this, { task: name, args: [...args], kwargs: options.kwargs ?? {}, options: {}, subtask_type: null, immutable: options.immutable ?? false });
+  }
+
+  /** A group saved with `GroupResult.save()` (here or by Python), or null. */
+  restoreGroup<T extends unknown[] = unknown[]>(groupId: string): Promise<GroupResult<T> | null> {
+    return GroupResult.restore<T>(this, groupId);
   }
 
   /**

@@ -1,9 +1,18 @@
 /** Tasks: a named function plus options; `delay`/`applyAsync` send it, typed by the function. */
 import { TaskError, type RetryOptions } from '../errors.js';
-import type { TaskEmbed } from '../protocol/task-message.js';
+import type { SignatureDict, TaskEmbed } from '../protocol/task-message.js';
 import type { TaskContext, TaskRequestInfo } from './context.js';
 import type { AsyncResult } from './result.js';
 import { parameterNames } from './params.js';
+import { chunksGroup, xsig } from './canvas/builtins.js';
+import { Group, Signature } from './canvas/signature.js';
+import type { CanvasApp } from './canvas/types.js';
+
+/**
+ * The arguments a partial signature may hold: the task's arguments with some leading ones left out, since
+ * a chain or callback puts the parent's result first (`add.s(2)` for `add(x, y)`).
+ */
+export type PartialArgs<A extends unknown[]> = number extends A['length'] ? A : A extends [] ? [] : A | (A extends [unknown?, ...infer Rest] ? PartialArgs<Rest> : never);
 
 export interface TaskOptions {
   /**
@@ -65,7 +74,7 @@ export interface ApplyOptions {
 }
 
 /** What a Task needs from its app: sending itself, and the context of the task running now. */
-export interface TaskSender {
+export interface TaskSender extends CanvasApp {
   sendTaskMessage<R>(name: string, args: readonly unknown[], options: ApplyOptions, defaults: TaskOptions): Promise<AsyncResult<R>>;
   currentContext(): TaskContext | undefined;
 }
@@ -128,6 +137,35 @@ export class Task<A extends unknown[] = unknown[], R = unknown> implements Regis
    */
   retry(options: RetryOptions = {}): never {
     return this.context().retry(options);
+  }
+
+  /** A signature (partial): sent later, with a parent's result put before these arguments (Celery's `s()`). */
+  s(...args: PartialArgs<A>): Signature<R> {
+    return new Signature<R>(this.sender, { task: this.name, args: [...args], kwargs: {}, options: {}, subtask_type: null, immutable: false });
+  }
+
+  /** An immutable signature: runs with exactly these arguments, whatever its parent returned (Celery's `si()`). */
+  si(...args: A): Signature<R> {
+    return new Signature<R>(this.sender, { task: this.name, args: [...args], kwargs: {}, options: {}, subtask_type: null, immutable: true });
+  }
+
+  /** One `celery.map` message that runs this task on each item in turn; its result is the list of results. */
+  map(items: readonly A[0][]): Signature<R[]> {
+    return new Signature<R[]>(this.sender, xsig('celery.map', this.bare(), items));
+  }
+
+  /** One `celery.starmap` message that runs this task with each argument list in turn. */
+  starmap(argsList: readonly A[]): Signature<R[]> {
+    return new Signature<R[]>(this.sender, xsig('celery.starmap', this.bare(), argsList));
+  }
+
+  /** The argument lists split into chunks of `n`, each one `celery.starmap` message, sent as a group. */
+  chunks(argsList: readonly A[], n: number): Group<R[][]> {
+    return new Group<R[][]>(this.sender, chunksGroup(this.bare(), argsList, n));
+  }
+
+  private bare(): SignatureDict {
+    return { task: this.name, args: [], kwargs: {}, options: {}, subtask_type: null, immutable: false };
   }
 
   invoke(args: unknown[]): R | Promise<R> {

@@ -12,6 +12,7 @@ import { ResultTimeoutError } from '../errors.js';
 import { buildResultMeta, type ResultMeta } from '../protocol/result-meta.js';
 import { States, type TaskState } from '../protocol/states.js';
 import type { BackendOptions, ResultBackend } from './types.js';
+import { groupCases } from './conformance-groups.js';
 
 export interface ConformanceCase {
   name: string;
@@ -27,6 +28,8 @@ export interface BackendConformanceOptions {
   shared?: boolean;
   /** How promptly another instance's write wakes a waiter, ms (default 500). */
   sharedPromptMs?: number;
+  /** False when the backend keeps no group and chord records (./groups.ts); default true. */
+  groups?: boolean;
 }
 
 export type BackendConformanceFactory = (options: BackendOptions, storeId: string) => Promise<ResultBackend> | ResultBackend;
@@ -228,5 +231,6 @@ export function backendConformance(factory: BackendConformanceFactory, options: 
     options.shared ? undefined : 'instances do not share a store',
   );
 
+  groupCases(add, options);
   return cases;
 }

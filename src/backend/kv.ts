@@ -9,6 +9,8 @@ import { isReady } from '../protocol/states.js';
 import { Deadlines, type Deadline } from '../util/deadlines.js';
 import { KeyValueLeases } from './lease.js';
 import type { LeaseOutcome, ResultBackend, WaitOptions } from './types.js';
+import type { ChordPart, ChordPartReturn } from './groups.js';
+import { KeyValueGroups } from './kv-groups.js';
 
 export type MaybePromise<T> = T | Promise<T>;
 
@@ -102,6 +104,8 @@ export class KeyValueBackend implements ResultBackend {
   private isOpen = false;
   private readonly taskPrefix: string;
   private readonly leases: KeyValueLeases;
+  /** Group and chord bookkeeping (./kv-groups.ts) on the same store. */
+  private readonly groups: KeyValueGroups;
 
   constructor(
     readonly url: string,
@@ -110,6 +114,27 @@ export class KeyValueBackend implements ResultBackend {
   ) {
     this.taskPrefix = options.taskKeyPrefix ?? TASK_KEY_PREFIX;
     this.leases = new KeyValueLeases(store);
+    this.groups = new KeyValueGroups(store, () => (options.resultExpires > 0 ? options.resultExpires * 1000 : 0), () => this.connect());
+  }
+
+  setChordSize(groupId: string, size: number): Promise<void> {
+    return this.groups.setChordSize(groupId, size);
+  }
+
+  chordPartReturn(part: ChordPartReturn): Promise<ChordPart[] | null> {
+    return this.groups.chordPartReturn(part);
+  }
+
+  saveGroup(groupId: string, taskIds: readonly string[]): Promise<void> {
+    return this.groups.saveGroup(groupId, taskIds);
+  }
+
+  restoreGroup(groupId: string): Promise<string[] | null> {
+    return this.groups.restoreGroup(groupId);
+  }
+
+  deleteGroup(groupId: string): Promise<void> {
+    return this.groups.deleteGroup(groupId);
   }
 
   connect(): Promise<void> {

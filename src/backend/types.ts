@@ -3,9 +3,11 @@
  * `ResultBackend`; keys, tables and connections stay inside each plug-in.
  *
  * @remarks Left out on purpose: listing or scanning results (Celery has no such API either), and
- * transactions across tasks. Group and chord bookkeeping (atomic counters) arrives with the canvas.
+ * transactions across tasks. Group and chord bookkeeping is the optional `GroupStore` part (./groups.ts):
+ * a backend without it cannot run chords (the canvas says so when one is sent).
  */
 import type { ResultMeta } from '../protocol/result-meta.js';
+import type { GroupStore } from './groups.js';
 
 export interface WaitOptions {
   /** Give up after this many ms (ResultTimeoutError). Undefined waits forever. */
@@ -13,7 +15,7 @@ export interface WaitOptions {
   signal?: AbortSignal;
 }
 
-export interface ResultBackend {
+export interface ResultBackend extends Partial<GroupStore> {
   /** The URL with the password masked. */
   readonly url: string;
   connect(): Promise<void>;

@@ -4,6 +4,7 @@ import type { ApplyOptions } from '../index.js';
 import { loadApp } from './load-app.js';
 import { errorText, isFailure, metaJson, parseTimeout, readMeta } from './result.js';
 import { formatValue, parseJsonOption, parseNumberOption, UsageError } from './usage.js';
+import { callGroup, parseGroupFlags } from './call-group.js';
 
 interface CallFlags {
   app?: string;
@@ -17,6 +18,8 @@ interface CallFlags {
   wait?: boolean;
   timeout?: string;
   json?: boolean;
+  group?: string;
+  groupFile?: string;
 }
 
 const isList = (v: unknown): v is unknown[] => Array.isArray(v);
@@ -73,11 +76,15 @@ export function registerCall(program: Command): void {
     .option('--wait', 'wait for the result and print it')
     .option('--timeout <ms>', 'with --wait: give up after this many milliseconds (exit 1)')
     .option('--json', 'print JSON: { id }, or with --wait { id, state, result, traceback, date_done }')
+    .option('--group <json>', "send a group: one task per argument list, e.g. --group '[[1,2],[3,4]]'; --wait shows progress and prints the results in order")
+    .option('--group-file <path>', 'like --group, with the JSON list read from a file (- for stdin)')
     .action(async (name: string, flags: CallFlags) => {
+      const lists = parseGroupFlags(flags, flags.args !== '[]');
       const { args, options } = parseCallFlags(flags);
       const timeout = parseTimeout(flags);
       const app = await loadApp(flags.app);
       try {
+        if (lists) return await callGroup(app, name, lists, options, flags, timeout);
         const result = await app.sendTask(name, args, options);
         if (!flags.wait) {
           process.stdout.write(flags.json ? `${JSON.stringify({ id: result.id })}\n` : `${result.id}\n`);

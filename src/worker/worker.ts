@@ -20,6 +20,8 @@ import type { Pool, TaskOutcome } from './pools/types.js';
 import { ResultWriter } from './results.js';
 import { decideRetry, isRetry, sendRetry } from './retry.js';
 import { WorkerState, type Request } from './state.js';
+import { Workflow } from './workflow.js';
+import { revokedException } from '../protocol/result-meta.js';
 
 export interface WorkerOptions {
   /** Queues to consume (default: the app's default queue). */
@@ -61,6 +63,8 @@ export class Worker extends TypedEmitter<WorkerEvents> {
   private transport: Transport | undefined;
   private consumer: Consumer | undefined;
   private results: ResultWriter | undefined;
+  /** Callbacks, chain steps and chord parts after a task finishes (./workflow.ts). */
+  private workflow: Workflow | undefined;
   private cold = false;
   private stopping: Promise<void> | undefined;
   /** Keeps the process alive while the worker runs (broker handles may be unref'd). */
@@ -87,6 +91,7 @@ export class Worker extends TypedEmitter<WorkerEvents> {
     const transport = (this.transport = await this.app.connection());
     const backend: ResultBackend = await this.app.resultBackend();
     this.results = new ResultWriter(backend, this.app.conf, this.hostname, this.logger);
+    this.workflow = new Workflow(this.app, backend, this.logger);
     await this.pool.start();
     this.consumer = transport.createConsumer({
       prefetch: this.prefetch,
@@ -153,6 +158,7 @@ export class Worker extends TypedEmitter<WorkerEvents> {
     this.logger.warn('Task %s[%s] expired at %s: not run (REVOKED)', task.name, task.id, task.expires.toISOString());
     void (async () => {
       if (!task.ignoreResult) await this.results?.revoked(request, 'expired');
+      if (Workflow.involved(task)) await this.workflow?.revoked(task, revokedException('expired'));
       await this.settle(request);
     })().catch((e: unknown) => this.logError('expired task', e));
     return true;
@@ -203,6 +209,7 @@ export class Worker extends TypedEmitter<WorkerEvents> {
       if (outcome.ok) {
         if (this.logger.isLevelEnabled('info')) this.logger.info('Task %s[%s] succeeded in %ss: %s', task.name, task.id, outcome.runtime.toFixed(6), preview(outcome.value));
         if (!ignoreResult) await results.success(request, outcome.value);
+        if (Workflow.involved(task)) await this.workflow?.succeeded(task, outcome.value);
         this.emit('task-succeeded', request, outcome.value);
       } else {
         const thrown: unknown = outcome.error.error ?? Object.assign(new Error(outcome.error.message), { name: outcome.error.name });
@@ -222,6 +229,7 @@ export class Worker extends TypedEmitter<WorkerEvents> {
           this.state.failed++;
           this.logger.error('Task %s[%s] raised unexpected: %s: %s', task.name, task.id, e.name, e.message);
           if (!ignoreResult) await results.failure(request, error, stack);
+          if (Workflow.involved(task)) await this.workflow?.failed(task, error, stack ?? null);
           this.emit('task-failed', request, error);
         }
       }

@@ -11,6 +11,9 @@ import { TASK_KEY_PREFIX } from '../kv.js';
 import type { LeaseOutcome, ResultBackend, WaitOptions } from '../types.js';
 import { clientOptions, connectClient, loadDriver, quit, type RedisClient, type RedisRole } from '../../util/redis.js';
 import { STORE_RESULT_LUA } from './store-result.js';
+import { CHORD_PART_LUA, SET_PUBLISH_LUA } from './chord.js';
+import { decodeGroup, encodeGroup, GROUP_KEY_PREFIX, type ChordPart, type ChordPartReturn } from '../groups.js';
+import type { TaskState } from '../../protocol/states.js';
 import { ResultWaiters } from './waiters.js';
 import { ACQUIRE_LEASE_LUA, LEASE_KEY_PREFIX, RELEASE_LEASE_LUA, WRITE_LEASE_DATA_LUA } from './lease.js';
 
@@ -21,6 +24,8 @@ type Client = RedisClient & {
   celeriacAcquireLease(key: string, holder: string, ttlMs: number): Promise<number>;
   celeriacReleaseLease(key: string, holder: string): Promise<number>;
   celeriacWriteLeaseData(key: string, dataKey: string, holder: string, ...fields: string[]): Promise<number>;
+  celeriacChordPart(j: string, t: string, s: string, encoded: string, score: string, ttlSeconds: number): Promise<string[] | null>;
+  celeriacSetPublish(key: string, value: string, ttlSeconds: number): Promise<number>;
 };
 
 export interface RedisBackendOptions {
@@ -79,6 +84,8 @@ export class RedisBackend implements ResultBackend {
     client.defineCommand('celeriacAcquireLease', { numberOfKeys: 1, lua: ACQUIRE_LEASE_LUA });
     client.defineCommand('celeriacReleaseLease', { numberOfKeys: 1, lua: RELEASE_LEASE_LUA });
     client.defineCommand('celeriacWriteLeaseData', { numberOfKeys: 2, lua: WRITE_LEASE_DATA_LUA });
+    client.defineCommand('celeriacChordPart', { numberOfKeys: 3, lua: CHORD_PART_LUA });
+    client.defineCommand('celeriacSetPublish', { numberOfKeys: 1, lua: SET_PUBLISH_LUA });
     await connectClient(client, this.rawUrl, ROLE);
     const waiters = new ResultWaiters(
       this.url,
@@ -192,5 +199,70 @@ export class RedisBackend implements ResultBackend {
     const first = await this.read(session, taskId);
     if (isReady(first.status)) return first;
     return session.waiters.wait(this.key(taskId), taskId, first.status, options, startedAt);
+  }
+
+  /** The key of a group record, or of one of its chord counters (suffix '.j', '.t', '.s'). */
+  groupKey(groupId: string, suffix = ''): string {
+    return `${this.options.keyPrefix}${GROUP_KEY_PREFIX}${groupId}${suffix}`;
+  }
+
+  private get expirySeconds(): number {
+    return this.options.resultExpires > 0 ? Math.max(1, Math.round(this.options.resultExpires)) : 0;
+  }
+
+  async setChordSize(groupId: string, size: number): Promise<void> {
+    const { client } = await this.open();
+    try {
+      await client.celeriacSetPublish(this.groupKey(groupId, '.s'), String(size), this.expirySeconds);
+    } catch (cause) {
+      throw this.fail(`set the size of chord ${groupId}`, cause);
+    }
+  }
+
+  async chordPartReturn(part: ChordPartReturn): Promise<ChordPart[] | null> {
+    const { client } = await this.open();
+    const { groupId } = part;
+    const encoded = JSON.stringify([1, part.taskId, part.state, part.result]);
+    let members: string[] | null;
+    try {
+      const score = part.index === null ? '+inf' : String(part.index);
+      members = await client.celeriacChordPart(this.groupKey(groupId, '.j'), this.groupKey(groupId, '.t'), this.groupKey(groupId, '.s'), encoded, score, this.expirySeconds);
+    } catch (cause) {
+      throw this.fail(`count a part of chord ${groupId}`, cause);
+    }
+    if (!members) return null;
+    return members.map((text) => {
+      const [, taskId, state, result] = JSON.parse(text) as [number, string, TaskState, unknown];
+      return { taskId, state, result };
+    });
+  }
+
+  async saveGroup(groupId: string, taskIds: readonly string[]): Promise<void> {
+    const { client } = await this.open();
+    try {
+      await client.celeriacSetPublish(this.groupKey(groupId), encodeGroup(groupId, taskIds), this.expirySeconds);
+    } catch (cause) {
+      throw this.fail(`save group ${groupId}`, cause);
+    }
+  }
+
+  async restoreGroup(groupId: string): Promise<string[] | null> {
+    const { client } = await this.open();
+    let text: string | null;
+    try {
+      text = await client.get(this.groupKey(groupId));
+    } catch (cause) {
+      throw this.fail(`read group ${groupId}`, cause);
+    }
+    return text === null ? null : decodeGroup(text);
+  }
+
+  async deleteGroup(groupId: string): Promise<void> {
+    const { client } = await this.open();
+    try {
+      await client.del(this.groupKey(groupId));
+    } catch (cause) {
+      throw this.fail(`delete group ${groupId}`, cause);
+    }
   }
 }
