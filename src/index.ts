@@ -40,3 +40,12 @@ export type {
 export type { ResultBackend, BackendFactory, BackendOptions, WaitOptions } from './backend/types.js';
 export { maskUrl } from './util/url.js';
 export { expandNodeName } from './util/hostname.js';
+export {
+  Control, Inspect, CommandRegistry, Mailbox, MailboxNode, LimitedRevokedSet, addressedTo,
+  type ControlOptions, type Destination, type Replies, type OkReply, type BroadcastOptions, type Reply,
+  type CommandMeta, type CommandArg, type CommandKind, type CommandHandler, type CommandDefinition, type CommandContext,
+  type ControlTarget, type TaskRequestSnapshot, type ScheduledSnapshot, type QueueSnapshot, type RevokedSet,
+} from './control/index.js';
+export type { WorkerControlOptions } from './worker/control.js';
+export { LamportClock } from './util/lamport.js';
+export { pidboxNames, type PidboxRequest } from './protocol/pidbox.js';

@@ -17,6 +17,8 @@ import { AsyncResult, type ResultSource } from './result.js';
 import { Router } from './routes.js';
 import { Task, type ApplyOptions, type RegisteredTask, type TaskOptions, type TaskSender } from './task.js';
 import { ContextStore, TaskContext, type TaskRequestInfo } from './context.js';
+import { Control } from '../control/client.js';
+import { REVOKE_EXPIRES_MS } from '../control/revoked.js';
 
 export interface Plugins {
   transports: PluginRegistry<TransportFactory>;
@@ -38,6 +40,8 @@ export class Celeriac implements TaskSender, ResultSource {
   readonly router: Router;
   readonly producer: Producer;
   readonly clock: Clock;
+  /** Remote control: `app.control.inspect().active()`, `app.control.rateLimit(...)`, `app.control.command(...)`. */
+  readonly control: Control;
   private readonly registry = new Map<string, RegisteredTask>();
   /** Made when the first bound task runs: on Node 20 an AsyncLocalStorage that has run slows every promise. */
   private contexts: ContextStore | undefined;
@@ -64,6 +68,10 @@ export class Celeriac implements TaskSender, ResultSource {
       clock: this.clock,
       ids: ids ?? uuid,
       connection: () => this.connection(),
+    });
+    this.control = new Control(() => this.connection(), {
+      ...(ids ? { ids } : {}),
+      onRevoke: async (revoked) => (await this.resultBackend()).addRevoked?.(revoked, REVOKE_EXPIRES_MS),
     });
   }
 
@@ -167,6 +175,7 @@ export class Celeriac implements TaskSender, ResultSource {
 
   /** Closes the broker and backend connections. */
   async close(): Promise<void> {
+    await this.control.close().catch(() => undefined);
     const [t, b] = [this.transport, this.backend];
     this.transport = undefined;
     this.backend = undefined;

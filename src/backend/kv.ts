@@ -6,7 +6,7 @@
 import { BackendError, ResultTimeoutError } from '../errors.js';
 import { mayOverwrite, parseResultMeta, pendingMeta, type ResultMeta } from '../protocol/result-meta.js';
 import { isReady } from '../protocol/states.js';
-import type { ResultBackend, WaitOptions } from './types.js';
+import { REVOKED_KEY, type ResultBackend, type WaitOptions } from './types.js';
 
 export type MaybePromise<T> = T | Promise<T>;
 
@@ -52,6 +52,16 @@ export interface KeyValueBackendOptions {
   resultExpires: number;
   /** Fallback check of waiting results, ms, for stores that cannot signal every change. */
   pollInterval: number;
+}
+
+function liveRevoked(text: string | undefined, now: number): Record<string, number> {
+  if (!text) return {};
+  try {
+    const map = JSON.parse(text) as Record<string, unknown>;
+    return Object.fromEntries(Object.entries(map).filter((e): e is [string, number] => typeof e[1] === 'number' && e[1] > now));
+  } catch {
+    return {};
+  }
 }
 
 export class KeyValueBackend implements ResultBackend {
@@ -148,6 +158,18 @@ export class KeyValueBackend implements ResultBackend {
   async forget(taskId: string): Promise<void> {
     await this.connect();
     await this.store.delete(this.key(taskId));
+  }
+
+  /** Revoked ids live in one JSON map `{ id: expires-at ms }`, updated atomically and pruned on write. */
+  async addRevoked(ids: readonly string[], ttlMs: number): Promise<void> {
+    await this.connect();
+    const now = Date.now();
+    await this.store.update(REVOKED_KEY, (current) => JSON.stringify({ ...liveRevoked(current, now), ...Object.fromEntries(ids.map((id) => [id, now + ttlMs])) }), 0);
+  }
+
+  async revokedIds(): Promise<string[]> {
+    await this.connect();
+    return Object.keys(liveRevoked(await this.store.get(REVOKED_KEY), Date.now()));
   }
 
   async waitFor(taskId: string, options: WaitOptions = {}): Promise<ResultMeta> {

@@ -26,7 +26,14 @@ export interface ResultBackend {
   /** Resolves once the task is in a ready state (SUCCESS, FAILURE, REVOKED). */
   waitFor(taskId: string, options?: WaitOptions): Promise<ResultMeta>;
   forget(taskId: string): Promise<void>;
+  /** Keeps revoked task ids for `ttlMs`, so workers that start later do not run them (celeriac's addition). */
+  addRevoked?(ids: readonly string[], ttlMs: number): Promise<void>;
+  /** The revoked ids not yet expired. */
+  revokedIds?(): Promise<string[]>;
 }
+
+/** The key (Redis: sorted set; key-value stores: JSON map) holding revoked ids and their expiry times. */
+export const REVOKED_KEY = 'celeriac-revoked';
 
 export interface BackendOptions {
   /** Seconds a result is kept (Celery's result_expires; default 1 day; 0 keeps forever). */
