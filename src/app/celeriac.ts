@@ -70,6 +70,7 @@ export class Celeriac implements TaskSender, ResultSource {
       connection: () => this.connection(),
     });
     this.control = new Control(() => this.connection(), {
+      namespace: this.conf.controlExchange,
       ...(ids ? { ids } : {}),
       onRevoke: async (revoked) => (await this.resultBackend()).addRevoked?.(revoked, REVOKE_EXPIRES_MS),
     });

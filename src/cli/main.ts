@@ -4,6 +4,9 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { CeleriacError } from '../index.js';
 import { registerCall } from './call.js';
+import { registerControl } from './control.js';
+import { registerInspect } from './inspect.js';
+import { registerStatus } from './status.js';
 import { registerList } from './list.js';
 import { registerPurge } from './purge.js';
 import { registerResult } from './result.js';
@@ -23,6 +26,9 @@ export function buildProgram(): Command {
   registerResult(program);
   registerPurge(program);
   registerList(program);
+  registerInspect(program);
+  registerControl(program);
+  registerStatus(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

@@ -15,6 +15,9 @@ interface WorkerFlags {
   acksLate?: boolean;
   pool: string;
   logFormat?: string;
+  control: boolean;
+  controlAllow?: string;
+  statedb?: string;
 }
 
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'warning', 'error', 'fatal', 'critical', 'silent'];
@@ -57,6 +60,9 @@ export function registerWorker(program: Command): void {
     .option('--prefetch-multiplier <n>', 'messages held per concurrency slot')
     .option('--acks-late', 'ack messages after the task finished (at-least-once)')
     .option('--log-format <format>', 'pretty or json (default: pretty on a terminal)')
+    .option('--without-control', 'do not answer remote-control commands (inspect, control)')
+    .option('--control-allow <list>', 'comma-separated remote-control commands this worker runs (default: all)')
+    .option('--statedb <path>', 'file keeping revoked task ids across restarts')
     .action(async (flags: WorkerFlags) => {
       let level = flags.loglevel.toLowerCase();
       if (!LEVELS.includes(level)) throw new UsageError(`-l expects one of ${LEVELS.join(', ')}; got '${flags.loglevel}'`);
@@ -68,7 +74,11 @@ export function registerWorker(program: Command): void {
       const queues = flags.queues?.split(',').map((q) => q.trim()).filter(Boolean);
       const app = await loadApp(flags.app);
       const logger = createLogger({ level, pretty: flags.logFormat === undefined ? undefined : flags.logFormat === 'pretty' });
-      const worker = new Worker(app, { queues, concurrency, prefetchMultiplier, hostname: flags.hostname, acksLate: flags.acksLate, logger });
+      const allow = flags.controlAllow?.split(',').map((c) => c.trim()).filter(Boolean);
+      const unknownCommand = allow?.find((c) => !app.control.registry.get(c));
+      if (unknownCommand) throw new UsageError(`--control-allow: no command '${unknownCommand}'; commands: ${app.control.registry.list().map((d) => d.name).join(', ')}`);
+      const control = { enabled: flags.control, ...(allow ? { allow } : {}), ...(flags.statedb ? { statedb: flags.statedb } : {}) };
+      const worker = new Worker(app, { queues, concurrency, prefetchMultiplier, hostname: flags.hostname, acksLate: flags.acksLate, logger, control });
       const version = (program.version() ?? '0.0.0');
       let signals = 0;
       const onSignal = (sig: NodeJS.Signals): void => {

@@ -45,6 +45,8 @@ export const OPTIONS = {
   visibilityTimeout: option({ schema: z.number().int().min(1000), default: 3_600_000, env: 'CELERIAC_VISIBILITY_TIMEOUT', doc: 'ms before an unacked message of a vanished worker is delivered again.' }),
   brokerOptions: option({ schema: z.record(z.string(), z.unknown()), default: {}, doc: 'Options passed to the broker plug-in (see its header).' }),
   backendOptions: option({ schema: z.record(z.string(), z.unknown()), default: {}, doc: 'Options passed to the result backend plug-in.' }),
+  controlAllow: option({ schema: z.array(z.string().min(1)).nullable(), default: null, doc: 'Remote-control commands a worker runs (e.g. ["ping", "stats"]); null runs every command. Others get an error reply.' }),
+  controlExchange: option({ schema: z.string().min(1), default: 'celery', env: 'CELERIAC_CONTROL_EXCHANGE', doc: "Name of the remote-control mailbox: exchanges <name>.pidbox and reply.<name>.pidbox (Celery's control_exchange)." }),
   logLevel: option({ schema: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']), default: 'info', env: 'CELERIAC_LOG_LEVEL', doc: 'Log level of workers and the CLI.' }),
 } as const;
 

@@ -101,11 +101,12 @@ export async function startControl(
   // The engine keeps its own revoked set: tell it about the ids known at start.
   const known = revoked.ids();
   if (known.length) target.revoke?.(known);
+  const allow = options.allow ?? worker.app.conf.controlAllow ?? undefined;
   let node: MailboxNode | undefined;
   if (options.enabled === false) logger.info('remote control is off (--without-control)');
   else if (!transport.capabilities.fanout) logger.warn('remote control is off: the %s broker has no fanout exchanges', transport.capabilities.name);
   else {
-    node = new MailboxNode({ target, registry: control.registry, clock: control.clock, logger, namespace: control.namespace, ...(options.allow ? { allow: options.allow } : {}) });
+    node = new MailboxNode({ target, registry: control.registry, clock: control.clock, logger, namespace: control.namespace, ...(allow ? { allow } : {}) });
     await node.start(transport);
   }
   return {
