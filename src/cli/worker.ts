@@ -15,7 +15,7 @@ interface WorkerFlags {
   acksLate?: boolean;
   pool: string;
   logFormat?: string;
-  control: boolean;
+  withoutControl?: boolean;
   controlAllow?: string;
   statedb?: string;
 }
@@ -77,7 +77,7 @@ export function registerWorker(program: Command): void {
       const allow = flags.controlAllow?.split(',').map((c) => c.trim()).filter(Boolean);
       const unknownCommand = allow?.find((c) => !app.control.registry.get(c));
       if (unknownCommand) throw new UsageError(`--control-allow: no command '${unknownCommand}'; commands: ${app.control.registry.list().map((d) => d.name).join(', ')}`);
-      const control = { enabled: flags.control, ...(allow ? { allow } : {}), ...(flags.statedb ? { statedb: flags.statedb } : {}) };
+      const control = { enabled: !flags.withoutControl, ...(allow ? { allow } : {}), ...(flags.statedb ? { statedb: flags.statedb } : {}) };
       const worker = new Worker(app, { queues, concurrency, prefetchMultiplier, hostname: flags.hostname, acksLate: flags.acksLate, logger, control });
       const version = (program.version() ?? '0.0.0');
       let signals = 0;
