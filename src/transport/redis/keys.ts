@@ -24,6 +24,10 @@ export class RedisKeys {
   get deadLetters(): string {
     return `${this.prefix}celeriac.dead_letter`;
   }
+  /** celeriac's hash of queues declared with expires: name -> "<expires ms>:<last used ms>" (kombu has none). */
+  get queueExpiry(): string {
+    return `${this.prefix}_celeriac.queue_expiry`;
+  }
   binding(exchange: string): string {
     return `${this.prefix}_kombu.binding.${exchange}`;
   }
