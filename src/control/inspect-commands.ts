@@ -74,13 +74,22 @@ export function registerInspectCommands(registry: CommandRegistry): void {
   registry.register('hello', { kind: 'inspect', hidden: true, args: [{ name: 'from_node', type: 'string' }, { name: 'revoked', type: 'json' }] }, (t, args, ctx) => helloReply(t, args, ctx.clock.forward()));
 }
 
-/** Celery's mingle: a starting peer sends its revoked ids; we merge them and answer with ours. */
+/**
+ * Celery's mingle: a starting peer sends its revoked ids; we merge them and answer with ours in Celery's
+ * LimitedSet layout, `{ id: [added-at, id] }`, the time on Python's clock (time.monotonic, which is
+ * CLOCK_MONOTONIC like process.hrtime) and always a float, as Python checks.
+ */
 function helloReply(t: ControlTarget, args: Record<string, unknown>, clock: number): unknown {
   if (args['from_node'] === t.hostname) return null;
   const revoked = args['revoked'];
   if (revoked && typeof revoked === 'object') t.revokedIds.add(Array.isArray(revoked) ? toIds(revoked) : Object.keys(revoked));
-  const now = Date.now() / 1000;
-  return { revoked: Object.fromEntries(t.revokedIds.ids().map((id) => [id, now])), clock };
+  const monotonic = Number(process.hrtime.bigint()) / 1e9;
+  const now = Date.now();
+  const entries = t.revokedIds.entries().map(([id, at]) => {
+    const inserted = monotonic - (now - at) / 1000;
+    return [id, [Number.isInteger(inserted) ? inserted + 1e-6 : inserted, id]] as const;
+  });
+  return { revoked: Object.fromEntries(entries), clock };
 }
 
 export { toIds };

@@ -74,4 +74,6 @@ export interface RevokedSet {
   add(ids: readonly string[]): void;
   has(id: string): boolean;
   ids(): string[];
+  /** `[id, added-at ms since the epoch]`, oldest first. */
+  entries(): [string, number][];
 }

@@ -7,6 +7,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, ROOT, type Spawned } from '../helpers/processes.js';
 import { REDIS_URL } from '../helpers/redis.js';
+import { spawnProcess } from '../helpers/processes.js';
 import { cleanupRedis, PY_DIR, PYTHON, pythonEnv, requirePythonCelery, startCeleriacWorker, startPythonWorker, stopProcess } from './helpers.js';
 
 interface Run {
@@ -153,4 +154,37 @@ describe('celeriac inspect/control/status -> Python worker (redis)', () => {
     await worker?.exited;
     expect(worker?.child.exitCode ?? worker?.child.signalCode).not.toBeNull();
   }, 60_000);
+});
+
+describe('mingle: a Python worker starting up learns the revoked ids of a celeriac worker (redis)', () => {
+  const queue = `interop-ctl-mingle-${randomUUID()}`;
+  const tsNode = `ctl-mingle-ts-${queue.slice(-8)}@interop`;
+  const pyNode = `ctl-mingle-py-${queue.slice(-8)}@interop`;
+  const revoked = [randomUUID()];
+  const started: Spawned[] = [];
+
+  afterAll(async () => {
+    for (const p of started) await stopProcess(p);
+    await forgetRevoked(revoked);
+    await cleanupRedis(REDIS_URL, { queues: [queue], taskIds: [], nodeNames: [tsNode, pyNode] });
+  }, 60_000);
+
+  it('hello is answered in Celery\'s LimitedSet layout', async () => {
+    started.push(await startCeleriacWorker(REDIS_URL, queue, ['-n', tsNode]));
+    const [id] = revoked as [string];
+    expect((await celeriac(['control', 'revoke', id], tsNode)).json).toEqual({ [tsNode]: { ok: `tasks ${id} flagged as revoked` } });
+    // With mingle (no --without-mingle): the Python worker says hello to every node at start-up.
+    const py = spawnProcess(
+      PYTHON,
+      ['-m', 'celery', '-A', 'interop_app', 'worker', '-P', 'solo', '-Q', queue, '-l', 'info', '-n', pyNode, '--without-gossip', '--without-heartbeat'],
+      pythonEnv({ INTEROP_BROKER: REDIS_URL, INTEROP_BACKEND: REDIS_URL, INTEROP_QUEUE: queue }),
+      PY_DIR,
+    );
+    started.push(py);
+    await py.waitFor(/ ready\.\s*$/m, 45_000);
+    expect(py.output()).toMatch(/mingle: sync with [1-9]\d* nodes?/);
+    expect(py.output()).not.toMatch(/Expecting float timestamp|Traceback/);
+    const seen = (await celery(['inspect', 'revoked'], pyNode)) as Record<string, string[]>;
+    expect(seen[pyNode]).toContain(id);
+  }, 120_000);
 });
