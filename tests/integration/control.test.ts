@@ -66,6 +66,28 @@ for (const kind of ['memory', 'sqlite', 'redis'] as const) {
       expect(replies).toEqual([{ [w1.hostname]: { ok: 'pong' } }]);
     });
 
+    it('every built-in command is answered, broadcast and unicast, with a reply or a clear error', async () => {
+      const w = await startWorker('every');
+      const client = makeApp();
+      const args: Record<string, Record<string, unknown>> = {
+        rate_limit: { task_name: 'tasks.add', rate_limit: '5/s' }, time_limit: { task_name: 'tasks.add', soft: 10, hard: 20 },
+        revoke: { task_id: randomUUID() }, terminate: { signal: 'SIGTERM', task_id: randomUUID() }, add_consumer: { queue: `q-${randomUUID()}` },
+        cancel_consumer: { queue: `q-${randomUUID()}` }, pool_grow: { n: 1 }, pool_shrink: { n: 1 }, autoscale: { max: 3, min: 1 },
+        query_task: { ids: ['x'] }, election: { id: 'e', topic: 't', action: null },
+      };
+      const names = client.control.registry.list().map((d) => d.name).filter((n) => !['shutdown', 'pool_size', 'echo_args', 'boom'].includes(n));
+      expect(names.length).toBe(25);
+      for (const name of names) {
+        for (const where of [{ limit: 1 }, { destination: [w.hostname] }]) {
+          const replies = await client.control.broadcast(name, args[name] ?? {}, { ...where, timeout: T, reply: true });
+          expect(replies, `${name} ${JSON.stringify(where)}`).toHaveLength(1);
+          const reply = replies[0]?.[w.hostname];
+          if (reply && typeof reply === 'object' && 'error' in reply) expect(String(reply.error), name).toMatch(/not supported by this worker/);
+          else expect(reply === null || typeof reply === 'object', name).toBe(true);
+        }
+      }
+    });
+
     it('inspect commands reply in Celery shapes', async () => {
       const w = await startWorker('w1');
       const client = makeApp();
