@@ -6,7 +6,8 @@
  * swept while this process stalled is declared and bound again on the next touch.
  */
 import type { Binding, QueueDeclaration } from '../types.js';
-import type { MaybePromise } from './store.js';
+
+type MaybePromise<T> = T | Promise<T>;
 
 /** What the store provides (optional primitives of `VirtualStore`). */
 export interface ExpiryStore {
