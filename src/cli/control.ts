@@ -14,7 +14,9 @@ export function registerControl(program: Command): void {
         if (def.name === 'revoke') replies = await app.control.revoke(args['task_id'] as string[], where);
         else if (def.name === 'terminate') replies = await app.control.terminate(args['task_id'] as string[], String(args['signal']), where);
         else replies = await app.control.broadcast(def.name, args, where);
-        process.exitCode = printReplies(Object.assign({}, ...replies) as Reply, flags);
+        // --json prints the list of replies, as `celery control --json` does.
+        if (flags.json) process.stdout.write(`${JSON.stringify(replies, null, 2)}\n`);
+        process.exitCode = printReplies(Object.assign({}, ...replies) as Reply, { ...flags, json: false, quiet: flags.json });
       });
     },
   );

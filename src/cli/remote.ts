@@ -15,6 +15,8 @@ export interface RemoteFlags {
   timeout?: string;
   json?: boolean;
   help?: boolean;
+  /** Print nothing (the caller printed the replies); only the exit status. */
+  quiet?: boolean;
 }
 
 /** Celery's exit status when no node replied (EX_UNAVAILABLE). */
@@ -98,6 +100,7 @@ export function printReplies(replies: Reply, flags: RemoteFlags): number {
     process.stderr.write('Error: No nodes replied within time constraint\n');
     return EX_UNAVAILABLE;
   }
+  if (flags.quiet) return 0;
   const out: string[] = [];
   for (const node of nodes) {
     const reply = replies[node];

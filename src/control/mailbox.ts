@@ -26,7 +26,6 @@ export interface BroadcastOptions {
   reply?: boolean;
   /** Called with each reply as it arrives. */
   onReply?: (reply: Reply) => void;
-  /** Extra arguments merged into the command's. */
 }
 
 export interface MailboxOptions {

@@ -139,12 +139,12 @@ describe('celeriac inspect/control/status -> Python worker (redis)', () => {
   }, 120_000);
 
   it('control rate_limit, revoke, add_consumer act on it', async () => {
-    expect((await celeriac(['control', 'rate_limit', 'interop.add', '10/m'], node)).json).toEqual({ [node]: { ok: 'new rate limit set successfully' } });
+    expect((await celeriac(['control', 'rate_limit', 'interop.add', '10/m'], node)).json).toEqual([{ [node]: { ok: 'new rate limit set successfully' } }]);
     expect((await celeriac(['inspect', 'registered', 'rate_limit'], node)).json).toMatchObject({ [node]: expect.arrayContaining(['interop.add [rate_limit=10/m]']) });
     const [id] = revoked as [string];
-    expect((await celeriac(['control', 'revoke', id], node)).json).toEqual({ [node]: { ok: `tasks ${id} flagged as revoked` } });
+    expect((await celeriac(['control', 'revoke', id], node)).json).toEqual([{ [node]: { ok: `tasks ${id} flagged as revoked` } }]);
     expect((await celeriac(['inspect', 'revoked'], node)).json).toEqual({ [node]: [id] });
-    expect((await celeriac(['control', 'add_consumer', added], node)).json).toEqual({ [node]: { ok: `add consumer ${added}` } });
+    expect((await celeriac(['control', 'add_consumer', added], node)).json).toEqual([{ [node]: { ok: `add consumer ${added}` } }]);
     const queues = (await celeriac(['inspect', 'active_queues'], node)).json as Record<string, { name: string }[]>;
     expect(queues[node]?.map((q) => q.name).sort()).toEqual([queue, added].sort());
   }, 120_000);
@@ -172,7 +172,7 @@ describe('mingle: a Python worker starting up learns the revoked ids of a celeri
   it('hello is answered in Celery\'s LimitedSet layout', async () => {
     started.push(await startCeleriacWorker(REDIS_URL, queue, ['-n', tsNode]));
     const [id] = revoked as [string];
-    expect((await celeriac(['control', 'revoke', id], tsNode)).json).toEqual({ [tsNode]: { ok: `tasks ${id} flagged as revoked` } });
+    expect((await celeriac(['control', 'revoke', id], tsNode)).json).toEqual([{ [tsNode]: { ok: `tasks ${id} flagged as revoked` } }]);
     // With mingle (no --without-mingle): the Python worker says hello to every node at start-up.
     const py = spawnProcess(
       PYTHON,
