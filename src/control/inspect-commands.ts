@@ -82,7 +82,11 @@ export function registerInspectCommands(registry: CommandRegistry): void {
 function helloReply(t: ControlTarget, args: Record<string, unknown>, clock: number): unknown {
   if (args['from_node'] === t.hostname) return null;
   const revoked = args['revoked'];
-  if (revoked && typeof revoked === 'object') t.revokedIds.add(Array.isArray(revoked) ? toIds(revoked) : Object.keys(revoked));
+  const theirs = revoked && typeof revoked === 'object' ? (Array.isArray(revoked) ? toIds(revoked) : Object.keys(revoked)) : [];
+  if (theirs.length) {
+    t.revokedIds.add(theirs);
+    t.revoke?.(theirs);
+  }
   const monotonic = Number(process.hrtime.bigint()) / 1e9;
   const now = Date.now();
   const entries = t.revokedIds.entries().map(([id, at]) => {

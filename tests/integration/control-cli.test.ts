@@ -104,6 +104,16 @@ describe('celeriac inspect / control / status (sqlite)', () => {
     expect(registered.stdout).not.toContain('one@cli');
   });
 
+  it('inspect active prints running tasks as a table', async () => {
+    const w = await start('busy@cli');
+    const caller = spawnCli(['call', 'tasks.sleep', '--args', '[4000]'], { CELERIAC_BROKER_URL: url, CELERIAC_RESULT_BACKEND: url });
+    await caller.exited;
+    await w.waitFor(/tasks\.sleep\[[^\]]+\] received/, 15_000);
+    let out = '';
+    for (let i = 0; i < 20 && !out.includes('tasks.sleep'); i++) out = (await cli(['inspect', 'active', '-t', '5'], url)).stdout;
+    expect(out).toMatch(/->  busy@cli: OK\n    ID\s+NAME\s+ARGS\s+STARTED\/ETA\n    [0-9a-f-]{36}\s+tasks\.sleep\s+\[4000\]\s+\d{4}-\d\d-\d\dT/);
+  });
+
   it('--without-control: the worker runs tasks but answers no command', async () => {
     await start('mute@cli', ['--without-control']);
     expect((await cli(['inspect', 'ping', '-t', '0.5'], url)).code).toBe(69);
