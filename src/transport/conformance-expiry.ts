@@ -24,7 +24,6 @@ export function expiryCases(add: AddCase): void {
     const c = await f.consumer([busy], 0, true);
     await f.t.publish(message('held'), { exchange: '', routingKey: idle });
     await eventually(async () => !(await f.t.listQueues()).some((q) => q.name === idle), f.limits.timeout, `queue ${idle} (expires 400 ms, no consumer) was not deleted`);
-    assert.equal((await f.t.queueInfo(idle)).messages, 0, 'an expired queue keeps no messages');
     // Well past its period, the consumed queue still gets what the exchange broadcasts.
     await delay(800);
     await f.t.publish(message('to all'), { exchange: ex, routingKey: '' });
@@ -42,6 +41,7 @@ export function expiryCases(add: AddCase): void {
     await f.t.deleteQueue(q);
     await f.t.publish(message('nobody'), { exchange: ex, routingKey: '' });
     await delay(f.limits.quiet);
-    assert.equal((await f.t.queueInfo(q)).messages, 0, 'a deleted queue must not receive fanout copies');
+    const left = (await f.t.listQueues()).find((x) => x.name === q);
+    assert.ok(!left || left.messages === 0, 'a deleted queue must not receive fanout copies');
   });
 }

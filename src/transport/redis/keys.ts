@@ -35,6 +35,16 @@ export class RedisKeys {
     return `${this.prefix}_kombu.binding.*`;
   }
 
+  /** Names in the queue-expiry hash unused for longer than their period at `now`. */
+  static staleQueues(entries: Record<string, string>, now: number): string[] {
+    return Object.entries(entries)
+      .filter(([, v]) => {
+        const [expires = NaN, usedAt = NaN] = v.split(':').map(Number);
+        return now - usedAt > expires;
+      })
+      .map(([name]) => name);
+  }
+
   /** The priority step a message priority maps to (kombu: steps[bisect(steps, p) - 1]). */
   static step(priority: number): number {
     let step: number = PRIORITY_STEPS[0];

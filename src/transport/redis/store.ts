@@ -143,13 +143,9 @@ export class RedisStore implements VirtualStore {
   }
 
   async sweepExpired(now: number): Promise<string[]> {
-    const all = await this.redis.hgetall(this.keys.queueExpiry);
-    const stale = Object.entries(all).filter(([, v]) => {
-      const [expires, usedAt] = v.split(':').map(Number);
-      return expires !== undefined && usedAt !== undefined && now - usedAt > expires;
-    });
-    for (const [name] of stale) await this.deleteQueue(name);
-    return stale.map(([name]) => name);
+    const stale = RedisKeys.staleQueues(await this.redis.hgetall(this.keys.queueExpiry), now);
+    for (const name of stale) await this.deleteQueue(name);
+    return stale;
   }
 
   async deleteQueue(name: string): Promise<void> {
