@@ -21,7 +21,7 @@ export interface ControlledWorker {
 
 type EngineMethods = Pick<
   ControlTarget,
-  'activeRequests' | 'reservedRequests' | 'scheduledRequests' | 'setRateLimit' | 'setTimeLimit' | 'poolGrow' | 'poolShrink' | 'autoscale' | 'terminateTask' | 'revoke' | 'addConsumer' | 'cancelConsumer' | 'shutdown' | 'stats' | 'setEvents' | 'sendHeartbeat'
+  'activeRequests' | 'reservedRequests' | 'scheduledRequests' | 'setRateLimit' | 'setTimeLimit' | 'poolGrow' | 'poolShrink' | 'autoscale' | 'terminateTask' | 'revoke' | 'addConsumer' | 'cancelConsumer' | 'stats' | 'setEvents' | 'sendHeartbeat'
 >;
 
 const SECRET = /pass|secret|token|key|auth|credential/i;
@@ -112,8 +112,8 @@ export class WorkerControlTarget implements ControlTarget {
     }));
   }
 
+  /** Warm shutdown through the public `stop()` (the seam's `worker.shutdown()` is the same warm stop). */
   shutdown(): void {
-    if (this.engine.shutdown) return this.engine.shutdown.call(this.worker);
     void this.worker.stop();
   }
 
