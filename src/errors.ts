@@ -9,6 +9,7 @@
  *    │    └── UnknownTransportError    E_NO_TRANSPORT  no    no broker plug-in for a URL scheme
  *    ├── BackendError                  E_BACKEND       yes   result store unreachable
  *    ├── ResultTimeoutError            E_TIMEOUT       yes   AsyncResult.get() gave up waiting
+ *    ├── ControlError                  E_CONTROL       no    a remote-control command refused or misused
  *    └── TaskError                     E_TASK          no    anything a task run produced
  *         ├── Retry                    E_RETRY               thrown by task.retry(): run again later
  *         ├── MaxRetriesExceededError  E_MAX_RETRIES         retry() asked once too often
@@ -62,6 +63,10 @@ export class UnknownTransportError extends TransportError {
 export class BackendError extends CeleriacError {
   override readonly code = 'E_BACKEND';
   override readonly retryable = true;
+}
+
+export class ControlError extends CeleriacError {
+  override readonly code = 'E_CONTROL';
 }
 
 export class ResultTimeoutError extends CeleriacError {

@@ -51,3 +51,12 @@ export { crontab, type CrontabFields, type CrontabField, type CrontabSpec } from
 export { IntervalSchedule, CronSchedule, OnceSchedule, type Schedule, type DueCheck, type CronScheduleOptions } from './beat/schedules.js';
 export type { BeatEntry } from './beat/entries.js';
 export type { BeatEntrySpec, BeatScheduleSpec } from './config/options.js';
+export {
+  Control, Inspect, CommandRegistry, Mailbox, MailboxNode, LimitedRevokedSet, addressedTo,
+  type ControlOptions, type Destination, type Replies, type OkReply, type BroadcastOptions, type Reply,
+  type CommandMeta, type CommandArg, type CommandKind, type CommandHandler, type CommandDefinition, type CommandContext,
+  type ControlTarget, type TaskRequestSnapshot, type ScheduledSnapshot, type QueueSnapshot, type RevokedSet,
+} from './control/index.js';
+export type { WorkerControlOptions } from './worker/control.js';
+export { LamportClock } from './util/lamport.js';
+export { pidboxNames, type PidboxRequest } from './protocol/pidbox.js';

@@ -20,6 +20,8 @@ import { ContextStore, TaskContext, type TaskRequestInfo } from './context.js';
 import { registerCanvasTasks } from './canvas/builtins.js';
 import { GroupResult } from './canvas/group-result.js';
 import { Signature } from './canvas/signature.js';
+import { Control } from '../control/client.js';
+import { REVOKE_EXPIRES_MS } from '../control/revoked.js';
 
 export interface Plugins {
   transports: PluginRegistry<TransportFactory>;
@@ -41,6 +43,8 @@ export class Celeriac implements TaskSender, ResultSource {
   readonly router: Router;
   readonly producer: Producer;
   readonly clock: Clock;
+  /** Remote control: `app.control.inspect().active()`, `app.control.rateLimit(...)`, `app.control.command(...)`. */
+  readonly control: Control;
   private readonly registry = new Map<string, RegisteredTask>();
   /** Made when the first bound task runs: on Node 20 an AsyncLocalStorage that has run slows every promise. */
   private contexts: ContextStore | undefined;
@@ -68,6 +72,11 @@ export class Celeriac implements TaskSender, ResultSource {
       clock: this.clock,
       ids: ids ?? uuid,
       connection: () => this.connection(),
+    });
+    this.control = new Control(() => this.connection(), {
+      namespace: this.conf.controlExchange,
+      ...(ids ? { ids } : {}),
+      onRevoke: async (revoked) => (await this.resultBackend()).addRevoked?.(revoked, REVOKE_EXPIRES_MS),
     });
     registerCanvasTasks(this);
   }
@@ -200,6 +209,7 @@ export class Celeriac implements TaskSender, ResultSource {
 
   /** Closes the broker and backend connections. */
   async close(): Promise<void> {
+    await this.control.close().catch(() => undefined);
     const [t, b] = [this.transport, this.backend];
     this.transport = undefined;
     this.backend = undefined;

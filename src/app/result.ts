@@ -9,6 +9,18 @@ export interface ResultSource {
   resultBackend(): Promise<ResultBackend>;
   /** The backend when already connected, else undefined. */
   readyResultBackend?(): ResultBackend | undefined;
+  /** Remote control, for `revoke()`. */
+  readonly control?: { revoke(taskIds: string, options?: RevokeOptions): Promise<unknown> };
+}
+
+export interface RevokeOptions {
+  /** Also stop the task if it is running. */
+  terminate?: boolean;
+  /** Signal for terminate (default SIGTERM). */
+  signal?: string;
+  /** Wait for workers' replies for this many ms (they are returned); no waiting by default. */
+  reply?: boolean;
+  timeout?: number;
 }
 
 export interface GetOptions {
@@ -72,6 +84,12 @@ export class AsyncResult<T = unknown> {
       meta.status === States.REVOKED ? new TaskRevokedError(`task ${this.id} was revoked${revokeReason(meta)}`) : fromWireException(meta.result, meta.traceback);
     if (!propagate) return error;
     throw error;
+  }
+
+  /** Revokes the task on every worker (Celery's AsyncResult.revoke): it will not run; `terminate` stops it if running. */
+  async revoke(options: RevokeOptions = {}): Promise<unknown> {
+    if (!this.source.control) throw new TaskError('this AsyncResult has no app with remote control: make it with app.AsyncResult(id)');
+    return this.source.control.revoke(this.id, options);
   }
 
   /** Removes the stored result. */

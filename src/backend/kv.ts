@@ -8,7 +8,7 @@ import { mayOverwrite, parseResultMeta, pendingMeta, type ResultMeta } from '../
 import { isReady } from '../protocol/states.js';
 import { Deadlines, type Deadline } from '../util/deadlines.js';
 import { KeyValueLeases } from './lease.js';
-import type { LeaseOutcome, ResultBackend, WaitOptions } from './types.js';
+import { REVOKED_KEY, type LeaseOutcome, type ResultBackend, type WaitOptions } from './types.js';
 import type { ChordPart, ChordPartReturn } from './groups.js';
 import { KeyValueGroups } from './kv-groups.js';
 
@@ -79,6 +79,16 @@ export interface KeyValueBackendOptions {
    * may use '' : V8 builds `prefix + id` as a rope that every Map lookup must flatten (~1 µs each).
    */
   taskKeyPrefix?: string;
+}
+
+function liveRevoked(text: string | undefined, now: number): Record<string, number> {
+  if (!text) return {};
+  try {
+    const map = JSON.parse(text) as Record<string, unknown>;
+    return Object.fromEntries(Object.entries(map).filter((e): e is [string, number] => typeof e[1] === 'number' && e[1] > now));
+  } catch {
+    return {};
+  }
 }
 
 export class KeyValueBackend implements ResultBackend {
@@ -212,6 +222,18 @@ export class KeyValueBackend implements ResultBackend {
   async forget(taskId: string): Promise<void> {
     await this.connect();
     await this.store.delete(this.key(taskId));
+  }
+
+  /** Revoked ids live in one JSON map `{ id: expires-at ms }`, updated atomically and pruned on write. */
+  async addRevoked(ids: readonly string[], ttlMs: number): Promise<void> {
+    await this.connect();
+    const now = Date.now();
+    await this.store.update(REVOKED_KEY, (current) => JSON.stringify({ ...liveRevoked(current, now), ...Object.fromEntries(ids.map((id) => [id, now + ttlMs])) }), 0);
+  }
+
+  async revokedIds(): Promise<string[]> {
+    await this.connect();
+    return Object.keys(liveRevoked(await this.store.get(REVOKED_KEY), Date.now()));
   }
 
   /** Beat's leader lease (./lease.ts). */

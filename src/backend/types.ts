@@ -41,10 +41,17 @@ export interface ResultBackend extends Partial<GroupStore> {
   readLeaseData?(name: string): Promise<Record<string, string>>;
   /** Sets fields with the lease, atomically with checking that `holder` still holds it: false (nothing written) when not. */
   writeLeaseData?(name: string, holder: string, fields: Record<string, string>): Promise<boolean>;
+  /** Keeps revoked task ids for `ttlMs`, so workers that start later do not run them (celeriac's addition). */
+  addRevoked?(ids: readonly string[], ttlMs: number): Promise<void>;
+  /** The revoked ids not yet expired. */
+  revokedIds?(): Promise<string[]>;
 }
 
 /** What `acquireLease` found: newly acquired, renewed without a lapse, or held by another. */
 export type LeaseOutcome = 'acquired' | 'renewed' | false;
+
+/** The key (Redis: sorted set; key-value stores: JSON map) holding revoked ids and their expiry times. */
+export const REVOKED_KEY = 'celeriac-revoked';
 
 export interface BackendOptions {
   /** Seconds a result is kept (Celery's result_expires; default 1 day; 0 keeps forever). */

@@ -5,6 +5,9 @@ import { Command, CommanderError } from 'commander';
 import { CeleriacError } from '../index.js';
 import { registerBeat } from './beat.js';
 import { registerCall } from './call.js';
+import { registerControl } from './control.js';
+import { registerInspect } from './inspect.js';
+import { registerStatus } from './status.js';
 import { registerList } from './list.js';
 import { registerPurge } from './purge.js';
 import { registerResult } from './result.js';
@@ -25,6 +28,9 @@ export function buildProgram(): Command {
   registerPurge(program);
   registerList(program);
   registerBeat(program);
+  registerInspect(program);
+  registerControl(program);
+  registerStatus(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

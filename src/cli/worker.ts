@@ -17,6 +17,9 @@ interface WorkerFlags {
   logFormat?: string;
   beat?: boolean;
   schedule?: string;
+  withoutControl?: boolean;
+  controlAllow?: string;
+  statedb?: string;
 }
 
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'warning', 'error', 'fatal', 'critical', 'silent'];
@@ -61,6 +64,9 @@ export function registerWorker(program: Command): void {
     .option('--log-format <format>', 'pretty or json (default: pretty on a terminal)')
     .option('-B, --beat', 'also run beat (periodic tasks) in this worker; several workers with -B elect one leader')
     .option('-s, --schedule <file>', 'with -B: keep the last runs of beat entries in this JSON file instead of the result backend')
+    .option('--without-control', 'do not answer remote-control commands (inspect, control)')
+    .option('--control-allow <list>', 'comma-separated remote-control commands this worker runs (default: all)')
+    .option('--statedb <path>', 'file keeping revoked task ids across restarts')
     .action(async (flags: WorkerFlags) => {
       let level = flags.loglevel.toLowerCase();
       if (!LEVELS.includes(level)) throw new UsageError(`-l expects one of ${LEVELS.join(', ')}; got '${flags.loglevel}'`);
@@ -72,7 +78,11 @@ export function registerWorker(program: Command): void {
       const queues = flags.queues?.split(',').map((q) => q.trim()).filter(Boolean);
       const app = await loadApp(flags.app);
       const logger = createLogger({ level, pretty: flags.logFormat === undefined ? undefined : flags.logFormat === 'pretty' });
-      const worker = new Worker(app, { queues, concurrency, prefetchMultiplier, hostname: flags.hostname, acksLate: flags.acksLate, logger });
+      const allow = flags.controlAllow?.split(',').map((c) => c.trim()).filter(Boolean);
+      const unknownCommand = allow?.find((c) => !app.control.registry.get(c));
+      if (unknownCommand) throw new UsageError(`--control-allow: no command '${unknownCommand}'; commands: ${app.control.registry.list().map((d) => d.name).join(', ')}`);
+      const control = { enabled: !flags.withoutControl, ...(allow ? { allow } : {}), ...(flags.statedb ? { statedb: flags.statedb } : {}) };
+      const worker = new Worker(app, { queues, concurrency, prefetchMultiplier, hostname: flags.hostname, acksLate: flags.acksLate, logger, control });
       const beat = flags.beat ? new Beat(app, { logger, scheduleFile: flags.schedule }) : undefined;
       const version = (program.version() ?? '0.0.0');
       let signals = 0;

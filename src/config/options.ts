@@ -77,6 +77,8 @@ export const OPTIONS = {
   timezone: option({ schema: z.string().min(1), default: 'UTC', env: 'CELERIAC_TIMEZONE', doc: "IANA time zone of beat's crontab schedules, e.g. 'Asia/Shanghai' (Celery's timezone)." }),
   beatLeaseTime: option({ schema: z.number().min(1), default: 30, env: 'CELERIAC_BEAT_LEASE_TIME', doc: 'Seconds a beat leader holds its lease without renewing: the longest gap before another beat takes over.' }),
   beatMaxLoopInterval: option({ schema: z.number().positive(), default: 300, env: 'CELERIAC_BEAT_MAX_LOOP_INTERVAL', doc: "Most seconds beat sleeps between checks of the schedule (Celery's beat_max_loop_interval)." }),
+  controlAllow: option({ schema: z.array(z.string().min(1)).nullable(), default: null, doc: 'Remote-control commands a worker runs (e.g. ["ping", "stats"]); null runs every command. Others get an error reply.' }),
+  controlExchange: option({ schema: z.string().min(1), default: 'celery', env: 'CELERIAC_CONTROL_EXCHANGE', doc: "Name of the remote-control mailbox: exchanges <name>.pidbox and reply.<name>.pidbox (Celery's control_exchange)." }),
   logLevel: option({ schema: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']), default: 'info', env: 'CELERIAC_LOG_LEVEL', doc: 'Log level of workers and the CLI.' }),
 } as const;
 

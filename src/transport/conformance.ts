@@ -4,10 +4,11 @@
  * node:assert, so any runner (vitest, node:test, mocha) can loop them. Each case makes a fresh transport,
  * uses uniquely named queues and exchanges, and deletes its queues and closes the transport afterwards.
  * Cases a broker cannot honour (per its `capabilities`) carry `skip` with the reason. The cases live in
- * `conformance-routing.ts` and `conformance-delivery.ts`.
+ * `conformance-routing.ts`, `conformance-delivery.ts` and `conformance-expiry.ts`.
  */
 import type { Transport, TransportCapabilities } from './types.js';
 import { deliveryCases } from './conformance-delivery.js';
+import { expiryCases } from './conformance-expiry.js';
 import { Fixture, type AddCase } from './conformance-harness.js';
 import { routingCases } from './conformance-routing.js';
 
@@ -65,5 +66,6 @@ export function transportConformance(factory: () => Promise<Transport> | Transpo
 
   routingCases(add);
   deliveryCases(add, options.injectEnvelope);
+  expiryCases(add);
   return cases;
 }

@@ -13,6 +13,7 @@ import { parseTaskMessage, requestInfo, type TaskRequestInfo } from '../protocol
 import type { Consumer, Delivery, Transport } from '../transport/types.js';
 import { TypedEmitter } from '../util/emitter.js';
 import { defaultNodeName, expandNodeName } from '../util/hostname.js';
+import { startControl, type ControlHandle, type WorkerControlOptions } from './control.js';
 import { createLogger, type Logger } from './logger.js';
 import { AsyncPool } from './pools/async.js';
 import { toPoolError } from './pools/base.js';
@@ -35,6 +36,8 @@ export interface WorkerOptions {
   logger?: Logger;
   /** A pool instance; the async pool by default. */
   pool?: Pool;
+  /** Remote control: `{ enabled: false }` (--without-control), `allow` list, `statedb` file. */
+  control?: WorkerControlOptions;
 }
 
 export type WorkerStatus = 'new' | 'starting' | 'running' | 'stopping' | 'stopped';
@@ -69,6 +72,9 @@ export class Worker extends TypedEmitter<WorkerEvents> {
   private stopping: Promise<void> | undefined;
   /** Keeps the process alive while the worker runs (broker handles may be unref'd). */
   private keepAlive: NodeJS.Timeout | undefined;
+  private readonly controlOptions: WorkerControlOptions;
+  /** The mailbox node and revoked set, while running. */
+  control: ControlHandle | undefined;
 
   constructor(
     readonly app: Celeriac,
@@ -82,6 +88,7 @@ export class Worker extends TypedEmitter<WorkerEvents> {
     this.hostname = expandNodeName(options.hostname ?? defaultNodeName());
     this.acksLate = options.acksLate ?? conf.acksLate;
     this.logger = options.logger ?? createLogger({ level: conf.logLevel });
+    this.controlOptions = options.control ?? {};
     this.pool = options.pool ?? new AsyncPool(this.concurrency, (call) => app.runTask(call.name, call.args, () => ({ request: call.request, signal: call.signal })));
   }
 
@@ -105,6 +112,7 @@ export class Worker extends TypedEmitter<WorkerEvents> {
     }
     this.status = 'running';
     this.dispatch();
+    this.control = await startControl(this, { transport, backend, logger: this.logger }, this.controlOptions);
     this.keepAlive = setInterval(() => undefined, 1 << 30);
     this.logger.info('%s ready: consuming %s', this.hostname, this.queues.join(', '));
     this.emit('ready');
@@ -322,6 +330,7 @@ export class Worker extends TypedEmitter<WorkerEvents> {
     }
     await consumer?.close();
     await this.pool.stop();
+    await this.control?.stop().catch((e: unknown) => this.logError('stop remote control', e));
     clearInterval(this.keepAlive);
     this.status = 'stopped';
     this.logger.info('%s stopped', this.hostname);

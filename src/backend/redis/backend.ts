@@ -8,7 +8,7 @@ import { parseResultMeta, pendingMeta, type ResultMeta } from '../../protocol/re
 import { isReady } from '../../protocol/states.js';
 import { maskUrl } from '../../util/url.js';
 import { TASK_KEY_PREFIX } from '../kv.js';
-import type { LeaseOutcome, ResultBackend, WaitOptions } from '../types.js';
+import { REVOKED_KEY, type LeaseOutcome, type ResultBackend, type WaitOptions } from '../types.js';
 import { clientOptions, connectClient, loadDriver, quit, type RedisClient, type RedisRole } from '../../util/redis.js';
 import { STORE_RESULT_LUA } from './store-result.js';
 import { CHORD_PART_LUA, SET_PUBLISH_LUA } from './chord.js';
@@ -136,6 +136,28 @@ export class RedisBackend implements ResultBackend {
       throw this.fail(`read the result of task ${taskId}`, cause);
     }
     return text === null ? pendingMeta(taskId) : parseResultMeta(text, taskId);
+  }
+
+  /** Revoked ids: a sorted set scored by expiry time (ms), pruned on every write. */
+  async addRevoked(ids: readonly string[], ttlMs: number): Promise<void> {
+    if (ids.length === 0) return;
+    const { client } = await this.open();
+    const key = this.options.keyPrefix + REVOKED_KEY;
+    const now = Date.now();
+    try {
+      await client.multi().zremrangebyscore(key, '-inf', now).zadd(key, ...ids.flatMap((id) => [now + ttlMs, id])).pexpire(key, ttlMs).exec();
+    } catch (cause) {
+      throw this.fail('store revoked task ids', cause);
+    }
+  }
+
+  async revokedIds(): Promise<string[]> {
+    const { client } = await this.open();
+    try {
+      return await client.zrangebyscore(this.options.keyPrefix + REVOKED_KEY, Date.now(), '+inf');
+    } catch (cause) {
+      throw this.fail('read revoked task ids', cause);
+    }
   }
 
   async forget(taskId: string): Promise<void> {

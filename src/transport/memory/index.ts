@@ -94,6 +94,8 @@ class MemoryStore implements VirtualStore {
   private readonly held = new Map<string, Stored>();
   private readonly dead: StoredDeadLetter[] = [];
   private readonly listeners = new Set<() => void>();
+  /** Queues declared with `expires`: their period and last use. */
+  private readonly expiring = new Map<string, { expires: number; usedAt: number }>();
   private seq = 0;
   /** Lower bound of the held messages' deadlines: claim() looks for lapsed ones only once it has passed. */
   private nextExpiry = Number.POSITIVE_INFINITY;
@@ -104,8 +106,26 @@ class MemoryStore implements VirtualStore {
   close(): void {}
   declareExchange(e: ExchangeDeclaration): void { this.exchanges.set(e.name, e); }
   getExchange(name: string): ExchangeDeclaration | undefined { return this.exchanges.get(name); }
-  declareQueue(q: QueueDeclaration): void { if (!this.ready.has(q.name)) this.ready.set(q.name, new ReadyQueue()); }
+  declareQueue(q: QueueDeclaration): void {
+    if (!this.ready.has(q.name)) this.ready.set(q.name, new ReadyQueue());
+    if (q.expires && q.expires > 0) this.expiring.set(q.name, { expires: q.expires, usedAt: this.now() });
+  }
+  touchQueues(names: readonly string[], at: number): string[] {
+    const missing: string[] = [];
+    for (const n of names) {
+      const e = this.expiring.get(n);
+      if (e) e.usedAt = at;
+      else missing.push(n);
+    }
+    return missing;
+  }
+  sweepExpired(now: number): string[] {
+    const stale = [...this.expiring].filter(([, e]) => now - e.usedAt > e.expires).map(([n]) => n);
+    for (const n of stale) this.deleteQueue(n);
+    return stale;
+  }
   deleteQueue(name: string): void {
+    this.expiring.delete(name);
     this.ready.delete(name);
     for (const [tag, h] of this.held) if (h.queue === name) this.held.delete(tag);
     for (const [ex, list] of this.bindingsOf) this.bindingsOf.set(ex, list.filter((b) => b.queue !== name));

@@ -24,11 +24,25 @@ export class RedisKeys {
   get deadLetters(): string {
     return `${this.prefix}celeriac.dead_letter`;
   }
+  /** celeriac's hash of queues declared with expires: name -> "<expires ms>:<last used ms>" (kombu has none). */
+  get queueExpiry(): string {
+    return `${this.prefix}_celeriac.queue_expiry`;
+  }
   binding(exchange: string): string {
     return `${this.prefix}_kombu.binding.${exchange}`;
   }
   get bindingPattern(): string {
     return `${this.prefix}_kombu.binding.*`;
+  }
+
+  /** Names in the queue-expiry hash unused for longer than their period at `now`. */
+  static staleQueues(entries: Record<string, string>, now: number): string[] {
+    return Object.entries(entries)
+      .filter(([, v]) => {
+        const [expires = NaN, usedAt = NaN] = v.split(':').map(Number);
+        return now - usedAt > expires;
+      })
+      .map(([name]) => name);
   }
 
   /** The priority step a message priority maps to (kombu: steps[bisect(steps, p) - 1]). */

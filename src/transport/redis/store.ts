@@ -27,6 +27,7 @@ type Commands = RedisClient & {
   celeriacRestore(k1: string, k2: string, k3: string, tag: string, payload: string, cutoff: string, front: string): Promise<number>;
   celeriacDeadLetter(k1: string, k2: string, k3: string, tag: string, record: string, kept: number): Promise<number>;
   celeriacUnackedCount(k1: string, ...queues: string[]): Promise<number[]>;
+  celeriacTouchQueues(k1: string, at: number, ...queues: string[]): Promise<string[]>;
 };
 
 export interface RedisStoreOptions {
@@ -91,6 +92,7 @@ export class RedisStore implements VirtualStore {
     client.defineCommand('celeriacRestore', { numberOfKeys: 3, lua: script('restore') });
     client.defineCommand('celeriacDeadLetter', { numberOfKeys: 3, lua: script('dead-letter') });
     client.defineCommand('celeriacUnackedCount', { numberOfKeys: 1, lua: script('unacked-count') });
+    client.defineCommand('celeriacTouchQueues', { numberOfKeys: 1, lua: script('touch-queues') });
     client.on('error', (err: Error) => {
       this.lastError = err;
     });
@@ -131,8 +133,19 @@ export class RedisStore implements VirtualStore {
     return (await this.redis.exists(this.keys.binding(name))) ? { name, type: 'direct' } : undefined;
   }
 
-  declareQueue(q: QueueDeclaration): void {
+  async declareQueue(q: QueueDeclaration): Promise<void> {
     this.declared.add(q.name);
+    if (q.expires && q.expires > 0) await this.redis.hset(this.keys.queueExpiry, q.name, `${q.expires}:${this.now()}`);
+  }
+
+  async touchQueues(names: readonly string[], at: number): Promise<string[]> {
+    return names.length ? this.redis.celeriacTouchQueues(this.keys.queueExpiry, at, ...names) : [];
+  }
+
+  async sweepExpired(now: number): Promise<string[]> {
+    const stale = RedisKeys.staleQueues(await this.redis.hgetall(this.keys.queueExpiry), now);
+    for (const name of stale) await this.deleteQueue(name);
+    return stale;
   }
 
   async deleteQueue(name: string): Promise<void> {
@@ -141,6 +154,7 @@ export class RedisStore implements VirtualStore {
     for (const key of await this.scan(this.keys.bindingPattern)) {
       for (const member of await this.redis.smembers(key)) if (RedisKeys.parseMember(member).queue === name) pipe.srem(key, member);
     }
+    pipe.hdel(this.keys.queueExpiry, name);
     await pipe.exec();
     this.declared.delete(name);
     for (const set of this.localBindings.values()) for (const m of [...set]) if (RedisKeys.parseMember(m).queue === name) set.delete(m);

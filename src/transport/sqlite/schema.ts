@@ -20,6 +20,12 @@ CREATE TABLE IF NOT EXISTS celeriac_queues (
   name        TEXT PRIMARY KEY,
   declaration TEXT NOT NULL
 );
+-- Queues declared with expires (AMQP x-expires): deleted once unused for that many ms.
+CREATE TABLE IF NOT EXISTS celeriac_queue_expiry (
+  name        TEXT PRIMARY KEY,
+  expires     INTEGER NOT NULL,
+  used_at     INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS celeriac_exchanges (
   name        TEXT PRIMARY KEY,
   type        TEXT NOT NULL,

@@ -75,6 +75,18 @@ export class SqliteStore implements VirtualStore {
 
   declareQueue(q: QueueDeclaration): void {
     this.stmt('INSERT OR REPLACE INTO celeriac_queues (name, declaration) VALUES (?, ?)').run(q.name, JSON.stringify(q));
+    if (q.expires && q.expires > 0) this.stmt('INSERT OR REPLACE INTO celeriac_queue_expiry (name, expires, used_at) VALUES (?, ?, ?)').run(q.name, q.expires, this.now());
+  }
+
+  touchQueues(names: readonly string[], at: number): string[] {
+    const touch = this.stmt('UPDATE celeriac_queue_expiry SET used_at = ? WHERE name = ?');
+    return immediate(this.conn, () => names.filter((n) => touch.run(at, n).changes === 0));
+  }
+
+  sweepExpired(now: number): string[] {
+    const stale = (this.stmt('SELECT name FROM celeriac_queue_expiry WHERE used_at + expires < ?').all(now) as { name: string }[]).map((r) => r.name);
+    for (const name of stale) this.deleteQueue(name);
+    return stale;
   }
 
   deleteQueue(name: string): void {
@@ -83,6 +95,7 @@ export class SqliteStore implements VirtualStore {
       this.stmt('DELETE FROM celeriac_messages WHERE queue = ?').run(name);
       this.stmt('DELETE FROM celeriac_bindings WHERE queue = ?').run(name);
       this.stmt('DELETE FROM celeriac_queues WHERE name = ?').run(name);
+      this.stmt('DELETE FROM celeriac_queue_expiry WHERE name = ?').run(name);
     });
   }
 

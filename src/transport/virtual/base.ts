@@ -21,6 +21,7 @@ import type {
   TransportCapabilities,
 } from '../types.js';
 import { VirtualConsumer } from './consumer.js';
+import { QueueExpiry } from './expiry.js';
 import { route } from './exchange.js';
 import type { PutItem, VirtualStore } from './store.js';
 
@@ -39,6 +40,7 @@ export class VirtualTransport implements Transport {
   readonly clock: Clock;
   private readonly consumers = new Set<VirtualConsumer>();
   private opened: Promise<void> | undefined;
+  private readonly expiry: QueueExpiry;
 
   constructor(
     readonly url: string,
@@ -49,6 +51,22 @@ export class VirtualTransport implements Transport {
     this.visibilityTimeout = options.visibilityTimeout ?? 3_600_000;
     this.pollInterval = options.pollInterval ?? 1000;
     this.clock = options.clock ?? systemClock;
+    this.expiry = new QueueExpiry({
+      store,
+      now: () => this.clock.now(),
+      consumed: () => new Set([...this.consumers].flatMap((c) => c.queues)),
+      redeclare: async (queue, bindings) => {
+        await this.store.declareQueue(queue);
+        for (const b of bindings) await this.store.addBinding(b);
+      },
+      // Best effort, tried again on the next tick; a broker outage is reported by the consumers.
+      onError: () => undefined,
+    });
+  }
+
+  /** Touches this process's expiring queues and deletes stale ones now (a timer does it too). */
+  sweepExpiredQueues(): Promise<void> {
+    return this.expiry.tick();
   }
 
   connect(): Promise<void> {
@@ -57,6 +75,7 @@ export class VirtualTransport implements Transport {
   }
 
   async close(): Promise<void> {
+    this.expiry.stop();
     await Promise.all([...this.consumers].map((c) => c.close()));
     if (this.opened) {
       await this.opened.catch(() => undefined);
@@ -73,16 +92,19 @@ export class VirtualTransport implements Transport {
   async declareQueue(queue: QueueDeclaration): Promise<void> {
     await this.connect();
     await this.store.declareQueue(queue);
+    this.expiry.declared(queue);
   }
 
   async bindQueue(binding: Binding): Promise<void> {
     await this.connect();
     await this.store.addBinding(binding);
+    this.expiry.bound(binding);
   }
 
   async deleteQueue(name: string): Promise<void> {
     await this.connect();
     await this.store.deleteQueue(name);
+    this.expiry.deleted(name);
   }
 
   /** Queues an (exchange, routing key) pair reaches; throws when a non-fanout publish reaches none. */

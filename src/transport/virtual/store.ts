@@ -7,6 +7,7 @@
  */
 import type { DecodedEnvelope } from '../../protocol/envelope.js';
 import type { Binding, DeadLetter, ExchangeDeclaration, QueueDeclaration, QueueInfo, TransportCapabilities } from '../types.js';
+import type { ExpiryStore } from './expiry.js';
 
 export type MaybePromise<T> = T | Promise<T>;
 
@@ -33,7 +34,8 @@ export interface ClaimedMessage {
 /** A dead letter as stored: the envelope is decoded by the transport when listed. */
 export type StoredDeadLetter = Omit<DeadLetter, 'message'> & { envelope: string };
 
-export interface VirtualStore {
+/** `touchQueues` / `sweepExpired` (see expiry.ts) honour `QueueDeclaration.expires`; declareQueue records it. */
+export interface VirtualStore extends ExpiryStore {
   readonly capabilities: TransportCapabilities;
   /** In-process stores keep message objects: the transport skips the JSON envelope both ways. */
   readonly keepsObjects?: boolean;

@@ -1,0 +1,171 @@
+/**
+ * The worker as remote-control commands see it (`ControlTarget`): the engine's own methods where the
+ * worker has them, and read-only answers built from its state otherwise (snapshots, stats, queues, conf).
+ */
+import { arch, cpus, hostname as osHostname, platform, release } from 'node:os';
+import type { Celeriac } from '../app/celeriac.js';
+import type { ControlTarget, QueueSnapshot, RegisteredTaskInfo, RevokedSet, ScheduledSnapshot, TaskRequestSnapshot } from '../control/types.js';
+import { maskUrl } from '../util/url.js';
+import type { Request, WorkerState } from './state.js';
+
+/** What the adapter needs of a worker (kept narrow so this file does not import worker.ts). */
+export interface ControlledWorker {
+  readonly hostname: string;
+  readonly app: Celeriac;
+  readonly queues: readonly string[];
+  readonly state: WorkerState;
+  readonly prefetch: number;
+  readonly pool: { readonly name: string; readonly concurrency: number };
+  stop(options?: { cold?: boolean }): Promise<void>;
+}
+
+type EngineMethods = Pick<
+  ControlTarget,
+  'activeRequests' | 'reservedRequests' | 'scheduledRequests' | 'setRateLimit' | 'setTimeLimit' | 'poolGrow' | 'poolShrink' | 'autoscale' | 'terminateTask' | 'revoke' | 'addConsumer' | 'cancelConsumer' | 'stats' | 'setEvents' | 'sendHeartbeat'
+>;
+
+const SECRET = /pass|secret|token|key|auth|credential/i;
+
+export function snapshot(r: Request, hostname: string): TaskRequestSnapshot {
+  const { task, delivery } = r;
+  return {
+    id: task.id,
+    name: task.name,
+    args: task.args,
+    kwargs: task.kwargs,
+    type: task.name,
+    hostname,
+    time_start: r.startedAt === undefined ? null : r.startedAt / 1000,
+    acknowledged: r.acked,
+    delivery_info: { exchange: delivery.exchange, routing_key: delivery.routingKey, priority: delivery.message.properties.priority ?? 0, redelivered: delivery.redelivered },
+    worker_pid: r.startedAt === undefined ? null : process.pid,
+  };
+}
+
+/** kombu's Queue.as_dict for a queue bound to the direct exchange of the same name (as the worker declares it). */
+export function queueSnapshot(name: string): QueueSnapshot {
+  return {
+    name,
+    exchange: { name, type: 'direct', arguments: null, durable: true, passive: false, auto_delete: false, delivery_mode: null, no_declare: false },
+    routing_key: name,
+    queue_arguments: null, binding_arguments: null, consumer_arguments: null,
+    durable: true, exclusive: false, auto_delete: false, no_ack: false, alias: null, bindings: [],
+    no_declare: null, expires: null, message_ttl: null, max_length: null, max_length_bytes: null, max_priority: null,
+  };
+}
+
+function maskConf(value: unknown, key = ''): unknown {
+  if (typeof value === 'string') return /url$|^broker$|^backend$/i.test(key) || value.includes('://') ? maskUrl(value) : SECRET.test(key) ? '********' : value;
+  if (Array.isArray(value)) return value.map((v) => maskConf(v));
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskConf(v, k)]));
+  return value;
+}
+
+export class WorkerControlTarget implements ControlTarget {
+  readonly hostname: string;
+  private readonly engine: Partial<EngineMethods>;
+
+  constructor(
+    private readonly worker: ControlledWorker,
+    readonly revokedIds: RevokedSet,
+    private readonly clock: () => number,
+  ) {
+    this.hostname = worker.hostname;
+    // The engine's methods, where this worker has them (structural: they are looked up, not imported).
+    this.engine = worker as unknown as Partial<EngineMethods>;
+    const e = this.engine;
+    const bind = <K extends keyof EngineMethods>(k: K): void => {
+      const fn = e[k];
+      if (typeof fn === 'function') Object.defineProperty(this, k, { value: (fn as (...a: unknown[]) => unknown).bind(worker), enumerable: false });
+    };
+    for (const k of ['setRateLimit', 'setTimeLimit', 'poolGrow', 'poolShrink', 'autoscale', 'terminateTask', 'revoke', 'addConsumer', 'cancelConsumer', 'setEvents', 'sendHeartbeat'] as const) bind(k);
+  }
+
+  setRateLimit?(taskName: string, rate: string | null): void;
+  setTimeLimit?(taskName: string, soft?: number, hard?: number): void;
+  poolGrow?(n: number): void;
+  poolShrink?(n: number): void;
+  autoscale?(max: number, min: number): void;
+  terminateTask?(taskId: string, signal?: string): boolean;
+  revoke?(ids: string[], opts?: { terminate?: boolean; signal?: string }): void;
+  addConsumer?(queue: string): Promise<void>;
+  cancelConsumer?(queue: string): Promise<void>;
+  setEvents?(enabled: boolean): boolean;
+  sendHeartbeat?(): void;
+
+  activeRequests(): TaskRequestSnapshot[] {
+    if (this.engine.activeRequests) return this.engine.activeRequests.call(this.worker);
+    return [...this.worker.state.active.values()].map((r) => snapshot(r, this.hostname));
+  }
+
+  reservedRequests(): TaskRequestSnapshot[] {
+    if (this.engine.reservedRequests) return this.engine.reservedRequests.call(this.worker);
+    return this.worker.state.reserved.map((r) => snapshot(r, this.hostname));
+  }
+
+  scheduledRequests(): ScheduledSnapshot[] {
+    if (this.engine.scheduledRequests) return this.engine.scheduledRequests.call(this.worker);
+    return [...this.worker.state.scheduled.values()].map(({ request }) => ({
+      eta: request.task.eta?.toISOString() ?? '',
+      priority: request.delivery.message.properties.priority ?? 0,
+      request: snapshot(request, this.hostname),
+    }));
+  }
+
+  /** Warm shutdown through the public `stop()` (the seam's `worker.shutdown()` is the same warm stop). */
+  shutdown(): void {
+    void this.worker.stop();
+  }
+
+  registeredTasks(): RegisteredTaskInfo[] {
+    return [...this.worker.app.tasks.values()].map((t) => ({
+      name: t.name,
+      attributes: {
+        rate_limit: (t.options as { rateLimit?: string }).rateLimit ?? null,
+        time_limit: t.options.timeLimit ?? null,
+        soft_time_limit: t.options.softTimeLimit ?? null,
+        acks_late: t.options.acksLate ?? this.worker.app.conf.acksLate,
+        ignore_result: t.options.ignoreResult ?? this.worker.app.conf.taskIgnoreResult,
+        max_retries: t.options.maxRetries === undefined ? 3 : t.options.maxRetries,
+        priority: t.options.priority ?? null,
+      },
+    }));
+  }
+
+  activeQueues(): QueueSnapshot[] {
+    return this.worker.queues.map(queueSnapshot);
+  }
+
+  configuration(withDefaults: boolean): Record<string, unknown> {
+    void withDefaults; // celeriac's loaded config always holds every option with its value
+    return maskConf({ ...this.worker.app.conf }) as Record<string, unknown>;
+  }
+
+  report(): string {
+    const { broker, backend } = this.worker.app.describe();
+    return [
+      `software -> celeriac (Node ${process.version})`,
+      `platform -> system:${platform()} arch:${arch()} kernel:${release()} cpus:${cpus().length}`,
+      `loader -> app ${this.worker.app.main}`,
+      `settings -> transport:${broker} results:${backend}`,
+      '',
+      ...Object.entries(maskConf({ ...this.worker.app.conf }) as Record<string, unknown>).map(([k, v]) => `${k}: ${JSON.stringify(v)}`),
+    ].join('\n');
+  }
+
+  stats(): Record<string, unknown> {
+    if (this.engine.stats) return this.engine.stats.call(this.worker);
+    const w = this.worker;
+    const usage = process.resourceUsage();
+    return {
+      total: Object.fromEntries(w.state.totals),
+      pid: process.pid,
+      clock: String(this.clock()),
+      uptime: Math.round((Date.now() - w.state.startedAt) / 1000),
+      pool: { implementation: w.pool.name, 'max-concurrency': w.pool.concurrency, processes: [process.pid], 'max-tasks-per-child': 'N/A', 'put-guarded-by-semaphore': false, timeouts: [0, 0] },
+      broker: { transport: w.app.conf.broker.split(':')[0], hostname: osHostname(), uri: w.app.describe().broker },
+      prefetch_count: w.prefetch,
+      rusage: { utime: usage.userCPUTime / 1e6, stime: usage.systemCPUTime / 1e6, maxrss: usage.maxRSS, minflt: usage.minorPageFault, majflt: usage.majorPageFault, nvcsw: usage.voluntaryContextSwitches, nivcsw: usage.involuntaryContextSwitches },
+    };
+  }
+}
