@@ -16,7 +16,7 @@ import { Producer } from './producer.js';
 import { AsyncResult, type ResultSource } from './result.js';
 import { Router } from './routes.js';
 import { Task, type ApplyOptions, type RegisteredTask, type TaskOptions, type TaskSender } from './task.js';
-import { ContextStore, TaskContext, type TaskRequestInfo } from './context.js';
+import { ContextStore, TaskContext, type StateReporter, type TaskRequestInfo } from './context.js';
 
 export interface Plugins {
   transports: PluginRegistry<TransportFactory>;
@@ -123,12 +123,12 @@ export class Celeriac implements TaskSender, ResultSource {
    * Runs a registered task (what a worker's pool calls); a bound task runs with its request as context.
    * `signal` is a thunk: reading a call's signal makes an AbortSignal (~5 µs), and only bound tasks need one.
    */
-  runTask(request: TaskRequestInfo, args: unknown[], signal?: () => AbortSignal | undefined): unknown {
+  runTask(request: TaskRequestInfo, args: unknown[], signal?: () => AbortSignal | undefined, report?: StateReporter): unknown {
     const task = this.registry.get(request.name);
     if (!task) throw new NotRegisteredError(request.name);
     if (!task.options.bind) return task.invoke(args);
     this.contexts ??= new ContextStore();
-    return this.contexts.run(new TaskContext(request, signal?.()), () => task.invoke(args));
+    return this.contexts.run(new TaskContext(request, signal?.(), report), () => task.invoke(args));
   }
 
   /** A handle on any task's result by id. */
