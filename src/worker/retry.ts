@@ -14,8 +14,9 @@ import type { PoolError } from './pools/types.js';
 const DEFAULT_MAX_RETRIES = 3;
 const DEFAULT_RETRY_DELAY = 180;
 
+/** A Retry, also one thrown through another copy of celeriac than the worker's (the app may bundle its own). */
 export function isRetry(error: unknown): error is Retry {
-  return error instanceof Retry;
+  return error instanceof Retry || (error instanceof Error && error.name === 'Retry' && 'countdown' in error && 'maxRetries' in error);
 }
 
 /** Celery's retry_backoff_max default: 600 s. */
@@ -24,7 +25,7 @@ const DEFAULT_BACKOFF_MAX = 600;
 /** Whether `error` is one the task retries by itself (autoretryFor: a class it is an instance of, or its name). */
 function autoRetries(options: TaskOptions, error: unknown): boolean {
   const list = options.autoretryFor;
-  if (!list?.length || !(error instanceof Error) || error instanceof Retry) return false;
+  if (!list?.length || !(error instanceof Error) || isRetry(error)) return false;
   return list.some((c) => (typeof c === 'string' ? error.name === c : error instanceof c || (error as Error).name === c.name));
 }
 
@@ -42,7 +43,7 @@ export function backoffSeconds(retries: number, options: TaskOptions, random: ()
 
 /** The Retry an error stands for: thrown by retry(), crossed from a pool child, or matched by autoretryFor. */
 export function asRetry(task: TaskRequest, options: TaskOptions, error: unknown, crossed: PoolError | undefined): Retry | undefined {
-  if (error instanceof Retry) return error;
+  if (isRetry(error)) return error;
   if (crossed?.retry) {
     const r = crossed.retry;
     const exc = r.exc ? Object.assign(new Error(r.exc.message), { name: r.exc.name, stack: r.exc.stack ?? undefined }) : undefined;

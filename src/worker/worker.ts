@@ -295,6 +295,8 @@ export class Worker extends WorkerControls<WorkerEvents> {
     }
     const { delivery } = request;
     const info = requestInfo(task, this.hostname, { exchange: delivery.exchange, routingKey: delivery.routingKey, queue: delivery.queue });
+    // Terminated before it reached the pool (revoke with terminate right after it started): never run.
+    if (request.terminated !== undefined) return { ok: false, error: { name: 'TaskRevokedError', message: 'terminated', stack: null, kind: 'terminated' }, runtime: 0 };
     // Time limits: the message's [hard, soft] header, else setTimeLimit, else the task's options, else the worker's.
     const set = this.limits.get(task.name);
     const hard = task.timeLimit[0] ?? set?.hard ?? opts.timeLimit ?? this.timeLimit;

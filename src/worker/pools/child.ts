@@ -52,8 +52,13 @@ async function loadRunner(boot: ChildBoot): Promise<Runner> {
   return app;
 }
 
+/** A Retry, also from another copy of celeriac than this runtime's (the app may bundle its own). */
+function isRetry(err: unknown): err is Retry {
+  return err instanceof Retry || (err instanceof Error && err.name === 'Retry' && 'countdown' in err && 'maxRetries' in err);
+}
+
 function errorOf(err: unknown): PoolError {
-  if (err instanceof Retry) {
+  if (isRetry(err)) {
     const exc = err.exc instanceof Error ? { name: err.exc.name, message: err.exc.message, stack: err.exc.stack ?? null } : err.exc === undefined ? undefined : { name: 'Error', message: String(err.exc), stack: null };
     const retry: NonNullable<PoolError['retry']> = {};
     if (err.countdown !== undefined) retry.countdown = err.countdown;
