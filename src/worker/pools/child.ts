@@ -27,7 +27,13 @@ function channel(): Channel {
   }
   return {
     send: (m) => void process.send?.(m),
-    listen: (fn) => process.on('message', (m) => fn(m as ToChild)),
+    listen: (fn) => {
+      process.on('message', (m) => fn(m as ToChild));
+      // The worker is gone (even killed with SIGKILL): stop at once rather than finish a task nobody will record.
+      process.once('disconnect', () => process.exit(1));
+      // Ctrl-C reaches the whole process group: the worker decides (warm, then cold shutdown), not each child.
+      process.on('SIGINT', () => undefined);
+    },
     close: () => process.disconnect?.(),
   };
 }
@@ -118,7 +124,10 @@ async function main(): Promise<void> {
   ch.listen((msg) => {
     if (msg.t === 'run') void run(msg);
     else if (msg.t === 'abort') controllers.get(msg.id)?.abort(abortReason(msg.name, msg.message));
-    else if (msg.t === 'exit') ch.close();
+    else if (msg.t === 'exit') {
+      ch.close();
+      if (isMainThread) process.exit(0);
+    }
   });
   ch.send({ t: 'ready' });
 }

@@ -192,7 +192,8 @@ export abstract class ChildPool extends BasePool {
         (s) =>
           new Promise<void>((resolve) => {
             if (s.gone) return resolve();
-            const timer = setTimeout(() => s.handle.kill('SIGKILL'), 5000);
+            // A child still busy now was abandoned by a cold shutdown (a warm one waits for running tasks first).
+            const timer = setTimeout(() => s.handle.kill('SIGKILL'), s.busy ? 0 : 5000);
             s.handle.onExit(() => {
               clearTimeout(timer);
               resolve();
