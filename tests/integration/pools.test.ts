@@ -23,7 +23,7 @@ for (const pool of ['threads', 'processes'] as const) {
         dir = tempDir();
         const url = kind === 'memory' ? 'memory://' : `sqlite://${dir.file('broker.db')}`;
         app = new Celeriac('pool-tests', { broker: url, backend: url, defaultQueue: `q-${randomUUID()}` });
-        tasks = defineTasks(app);
+        tasks = defineTasks(app as unknown as Parameters<typeof defineTasks>[0]);
       });
 
       afterEach(async () => {
@@ -155,7 +155,7 @@ describe('processes pool: a child killed with SIGKILL mid-task', () => {
     dir = tempDir();
     const url = `sqlite://${dir.file('broker.db')}`;
     app = new Celeriac('pool-kill', { broker: url, backend: url });
-    tasks = defineTasks(app);
+    tasks = defineTasks(app as unknown as Parameters<typeof defineTasks>[0]);
   });
 
   afterEach(async () => {
