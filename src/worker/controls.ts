@@ -54,7 +54,7 @@ export abstract class WorkerControls<E extends EventMap> extends TypedEmitter<E>
 
   /** Tasks running now. */
   activeRequests(): TaskRequestSnapshot[] {
-    return [...this.state.active.values()].map((r) => snapshot(r, this.hostname, process.pid));
+    return [...this.state.active.values()].map((r) => snapshot(r, this.hostname, this.pool.pidOf(r.task.id)));
   }
 
   /** Tasks received and waiting for a pool slot (or for their rate limit). */

@@ -238,7 +238,10 @@ export class Worker extends WorkerControls<WorkerEvents> {
   }
 
   protected reserveNow(request: Request): void {
-    if (this.status !== 'running' && this.status !== 'stopping') return;
+    if (this.status !== 'running') {
+      void request.delivery.reject({ requeue: true }).catch((e: unknown) => this.logError('hand back', e));
+      return;
+    }
     this.state.reserved.push(request);
     this.dispatch();
   }

@@ -11,8 +11,12 @@ import { tempDir, until, type TempDir } from '../helpers/temp.js';
 const silent = createLogger({ level: 'silent' });
 const APP_MODULE = `${ROOT}tests/fixtures/apps/pool-tasks.ts`;
 
-for (const pool of ['threads', 'processes'] as const) {
-  for (const kind of ['memory', 'sqlite'] as const) {
+// The pools never see the broker (the worker engine suite covers each broker): threads run on both default
+// brokers, processes on sqlite only, to keep the suite's time reasonable on a 2-core machine.
+const MATRIX = [['threads', 'memory'], ['threads', 'sqlite'], ['processes', 'sqlite']] as const;
+
+for (const [pool, kind] of MATRIX) {
+  {
     describe(`${pool} pool on ${kind}://`, () => {
       let dir: TempDir;
       let app: Celeriac;
@@ -71,6 +75,8 @@ for (const pool of ['threads', 'processes'] as const) {
         const w = await start({ concurrency: 1 });
         const r = await tasks.spin.delay(60_000);
         await until(() => w.activeRequests().some((a) => a.id === r.id), 20_000);
+        // inspect active names the child running it.
+        if (pool === 'processes') await until(() => w.pool.pids().includes(w.activeRequests()[0]?.worker_pid as number), 20_000);
         w.revoke([r.id], { terminate: true, signal: 'SIGKILL' });
         const err = await r.get({ timeout: 30_000 }).catch((e: unknown) => e);
         expect(err).toBeInstanceOf(TaskRevokedError);
@@ -114,6 +120,14 @@ for (const pool of ['threads', 'processes'] as const) {
         expect(seen[0]).toBe(seen[1]);
         expect(seen[2]).toBe(seen[3]);
         expect(seen[2]).not.toBe(seen[1]);
+      }, 60_000);
+
+      it('--max-memory-per-child replaces a child whose task left it above the limit', async () => {
+        const w = await start({ concurrency: 1, maxMemoryPerChild: 1 });
+        const first = await (await tasks.where.delay(1)).get({ timeout: 30_000 });
+        const second = await (await tasks.where.delay(1)).get({ timeout: 30_000 });
+        expect(pool === 'threads' ? second.thread : second.pid).not.toBe(pool === 'threads' ? first.thread : first.pid);
+        expect(w.stats()['pool']).toMatchObject({ 'max-memory-per-child': 1 });
       }, 60_000);
 
       it('pool grow and shrink change the children', async () => {

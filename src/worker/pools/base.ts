@@ -84,8 +84,11 @@ export abstract class BasePool implements Pool {
           : undefined;
       const hardTimer = hard
         ? setTimeout(() => {
+            const error = new TimeLimitExceeded(`hard time limit (${hard}s) exceeded by ${call.name}[${call.id}]`);
+            // An abandoned async run can still notice and stop.
+            if (!call.abort.signal.aborted) call.abort.abort(error);
             this.onHardTimeout(call);
-            reject(poolFailure('time-limit', new TimeLimitExceeded(`hard time limit (${hard}s) exceeded by ${call.name}[${call.id}]`)));
+            reject(poolFailure('time-limit', error));
           }, hard * 1000)
         : undefined;
       run.then(resolve, reject).finally(() => {
@@ -115,6 +118,10 @@ export abstract class BasePool implements Pool {
 
   pids(): number[] {
     return [process.pid];
+  }
+
+  pidOf(_taskId: string): number {
+    return process.pid;
   }
 
   async stop(): Promise<void> {

@@ -143,6 +143,11 @@ export abstract class ChildPool extends BasePool {
     return this.slots.find((s) => s.busy?.call.id === taskId);
   }
 
+  /** The child running a task, if one does. */
+  protected childOf(taskId: string): ChildHandle | undefined {
+    return this.slotOf(taskId)?.handle;
+  }
+
   protected override onSoftTimeout(call: TaskCall, error: Error): void {
     this.slotOf(call.id)?.handle.send({ t: 'abort', id: call.id, name: error.name, message: error.message });
   }

@@ -7,6 +7,10 @@ import { BOOT_ENV, type ChildBoot, type FromChild } from './messages.js';
 export class ProcessPool extends ChildPool {
   readonly name = 'processes';
 
+  override pidOf(taskId: string): number {
+    return this.childOf(taskId)?.pid ?? process.pid;
+  }
+
   protected spawn(boot: ChildBoot): ChildHandle {
     const entry = childEntry();
     const child = fork(entry.url, [], {

@@ -71,4 +71,6 @@ export interface Pool {
   terminate(taskId: string, signal?: string): boolean;
   /** Process ids of the children (Celery's stats `pool.processes`); the worker's own pid for in-process pools. */
   pids(): number[];
+  /** The process running a task (Celery's worker_pid in inspect replies). */
+  pidOf(taskId: string): number;
 }
