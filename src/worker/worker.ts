@@ -115,7 +115,6 @@ export class Worker extends WorkerControls<WorkerEvents> {
             maxTasksPerChild: options.maxTasksPerChild,
             maxMemoryPerChild: options.maxMemoryPerChild,
           });
-    for (const [name, task] of app.tasks) if (task.options.rateLimit !== undefined) this.rates.set(name, task.options.rateLimit);
     this.autoscaleOptions = options.autoscale;
   }
 
@@ -137,6 +136,7 @@ export class Worker extends WorkerControls<WorkerEvents> {
       },
       succeeded: (r, v) => this.emit('task-succeeded', r, v),
     };
+    for (const [name, task] of this.app.tasks) if (task.options.rateLimit !== undefined && !this.rates.has(name)) this.rates.set(name, task.options.rateLimit);
     await this.pool.start();
     if (this.autoscaleOptions) this.autoscale(this.autoscaleOptions.max, this.autoscaleOptions.min, this.autoscaleOptions.keepalive);
     this.consumer = transport.createConsumer({
@@ -145,6 +145,7 @@ export class Worker extends WorkerControls<WorkerEvents> {
       // Broker outages are expected and retried: one line, no stack. Anything else is a bug worth a stack.
       onError: (e) => (e instanceof CeleriacError && e.retryable ? this.logger.error('broker: %s', e.message) : this.logger.error({ err: e }, 'consumer error: %s', e.message)),
     });
+    this.widen();
     for (const queue of this.queues) {
       await this.app.producer.declareRoute(transport, { queue, exchange: queue, routingKey: queue });
       await this.consumer.consume(queue);
