@@ -65,6 +65,25 @@ describe('celeriac worker with the processes and threads pools on sqlite://', ()
     expect(recorded(file).sort((x, y) => x - y)).toEqual(Array.from({ length: 10 }, (_, i) => i));
   }, 90_000);
 
+  it('-P processes, a second SIGTERM: cold shutdown hands the running late-acked tasks back; none is lost', async () => {
+    const file = dir.file('runs.log');
+    const w = await startWorker(url, ['-P', 'processes', '-c', '2', '--acks-late', '-n', 'cold@%h'], { RECORD_FILE: file });
+    children.push(w);
+    await app.sendMany(Array.from({ length: 6 }, (_, i) => ({ name: 'tasks.record', args: [i, 20_000] })));
+    await w.waitFor(/Task tasks\.record\[.*received[\s\S]*Task tasks\.record\[.*received/, 20_000);
+    w.child.kill('SIGTERM');
+    await w.waitFor('warm shutdown', 10_000);
+    w.child.kill('SIGTERM');
+    expect(await w.exited).toBe(0);
+    expect(w.output()).toContain('cold shutdown');
+    expect(recorded(file)).toEqual([]);
+    const transport = await app.connection();
+    const info = await transport.queueInfo('celery');
+    expect(info.unacked).toBe(0);
+    expect(info.messages).toBe(6);
+    await transport.purge('celery');
+  }, 90_000);
+
   it.each([
     [['-P', 'gevent'], "-P expects one of async, threads, processes; got 'gevent'"],
     [['-P', 'threads', '--max-tasks-per-child', '0'], '--max-tasks-per-child expects an integer >= 1'],
