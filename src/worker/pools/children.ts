@@ -119,6 +119,8 @@ export abstract class ChildPool extends BasePool {
     slot.retiring = true;
     this.hooks.log?.('info', `pool ${this.name}: replacing child ${slot.handle.pid}: it ${why}`);
     slot.handle.send({ t: 'exit' });
+    // A child that keeps running (a timer left by an abandoned task) is killed after a grace period.
+    setTimeout(() => slot.gone || slot.busy || slot.handle.kill('SIGKILL'), 10_000).unref();
     this.refill();
   }
 
