@@ -3,6 +3,7 @@
  * rate and time limits, pool size and autoscale, revoke and terminate, consumers, stats. The Worker extends
  * this; the message lifecycle stays in worker.ts.
  */
+import { constants as osConstants } from 'node:os';
 import type { Celeriac } from '../app/celeriac.js';
 import { ConfigError, TaskError } from '../errors.js';
 import { isoTime } from '../protocol/task-message.js';
@@ -117,15 +118,17 @@ export abstract class WorkerControls<E extends EventMap> extends TypedEmitter<E>
 
   /** Stops a running task: kills its thread or child (threads/processes); the async pool aborts its signal. */
   terminateTask(taskId: string, signal?: string): boolean {
+    const sig = signalName(signal ?? 'SIGTERM');
     const request = this.state.active.get(taskId);
     if (!request) return false;
-    request.terminated = signal ?? 'SIGTERM';
+    request.terminated = sig;
     this.logger.warn('Terminating %s[%s] (%s)', request.task.name, taskId, request.terminated);
-    return this.pool.terminate(taskId, signal);
+    return this.pool.terminate(taskId, sig);
   }
 
   /** Revokes tasks on this worker: waiting ones are stored REVOKED now, later arrivals never run; `terminate` stops running ones. */
   revoke(ids: string[], opts: { terminate?: boolean; signal?: string } = {}): void {
+    const signal = opts.terminate ? signalName(opts.signal ?? 'SIGTERM') : undefined;
     for (const id of ids) {
       this.revoked.add(id);
       const waiting = this.eta.remove(id) ?? this.rates.remove(id) ?? this.takeReserved(id);
@@ -133,7 +136,7 @@ export abstract class WorkerControls<E extends EventMap> extends TypedEmitter<E>
         this.logger.info('Discarding revoked task: %s[%s]', waiting.task.name, id);
         this.discard(waiting, 'revoked');
         this.widen();
-      } else if (opts.terminate) this.terminateTask(id, opts.signal);
+      } else if (opts.terminate) this.terminateTask(id, signal);
     }
   }
 
@@ -194,6 +197,19 @@ export abstract class WorkerControls<E extends EventMap> extends TypedEmitter<E>
 
   protected abstract defaultLimit(which: 'soft' | 'hard'): number | undefined;
   protected abstract poolLimit(which: 'maxTasksPerChild' | 'maxMemoryPerChild'): number | 'N/A';
+}
+
+/** Celery's signal names: 'SIGKILL', 'KILL', 'kill' or a number; anything else is refused before acting. */
+export function signalName(signal: string | number): string {
+  const names = osConstants.signals as Record<string, number>;
+  if (typeof signal === 'number' || /^\d+$/.test(signal)) {
+    const found = Object.keys(names).find((k) => names[k] === Number(signal));
+    if (found) return found;
+  } else {
+    const name = signal.toUpperCase().startsWith('SIG') ? signal.toUpperCase() : `SIG${signal.toUpperCase()}`;
+    if (name in names) return name;
+  }
+  throw new ConfigError(`unknown signal '${signal}': use a name like SIGTERM, SIGKILL, KILL or a signal number`);
 }
 
 function count(n: number, what: string): number {

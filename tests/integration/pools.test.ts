@@ -77,10 +77,18 @@ for (const [pool, kind] of MATRIX) {
         await until(() => w.activeRequests().some((a) => a.id === r.id), 20_000);
         // inspect active names the child running it.
         if (pool === 'processes') await until(() => w.pool.pids().includes(w.activeRequests()[0]?.worker_pid as number), 20_000);
-        w.revoke([r.id], { terminate: true, signal: 'SIGKILL' });
+        expect(() => w.revoke([r.id], { terminate: true, signal: 'SIGNOPE' })).toThrow(/unknown signal 'SIGNOPE'/);
+        w.revoke([r.id], { terminate: true, signal: 'KILL' });
         const err = await r.get({ timeout: 30_000 }).catch((e: unknown) => e);
         expect(err).toBeInstanceOf(TaskRevokedError);
         expect((await r.meta()).result).toMatchObject({ exc_type: 'TaskRevokedError', exc_message: ['terminated'] });
+        expect(await (await tasks.where.delay(1)).get({ timeout: 30_000 })).toHaveProperty('pid');
+      }, 60_000);
+
+      it('a child that exits mid-task: FAILURE WorkerLostError, and a new child serves the next task', async () => {
+        await start({ concurrency: 1 });
+        const err = await (await tasks.crash.delay()).get({ timeout: 30_000 }).catch((e: unknown) => e);
+        expect((err as RemoteTaskError).excType).toBe('WorkerLostError');
         expect(await (await tasks.where.delay(1)).get({ timeout: 30_000 })).toHaveProperty('pid');
       }, 60_000);
 
