@@ -158,10 +158,13 @@ describe('pool choice', () => {
     expect(() => new Worker(app, { pool: 'processes', logger: silent })).toThrow(/appModule/);
   });
 
-  it('an app module without an app fails start() with what it exports', async () => {
+  it.each(['threads', 'processes'] as const)('%s: an app module without the app fails start() with what to fix, and leaves no child behind', async (pool) => {
     const app = new Celeriac('x', { broker: 'memory://', backend: 'memory://' });
-    const w = new Worker(app, { pool: 'threads', concurrency: 1, appModule: `${ROOT}tests/fixtures/apps/pool-tasks.ts:nothing`, logger: silent });
+    const w = new Worker(app, { pool, concurrency: 2, appModule: `${ROOT}tests/fixtures/apps/pool-tasks.ts:nothing`, logger: silent });
     await expect(w.start()).rejects.toThrow(/exports no celeriac app named 'nothing'/);
+    await until(() => w.pool.pids().length === 0, 20_000);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(w.pool.pids()).toEqual([]);
     await w.stop({ cold: true });
     await app.close();
   }, 30_000);

@@ -30,6 +30,7 @@ export interface ChildPoolOptions extends ChildBoot {
 interface Slot {
   handle: ChildHandle;
   ready: Promise<void>;
+  isReady: boolean;
   busy: { call: TaskCall; resolve(v: unknown): void; reject(e: unknown): void } | undefined;
   tasks: number;
   /** No new tasks: it leaves after the current one. */
@@ -55,17 +56,25 @@ export abstract class ChildPool extends BasePool {
   protected override async onStart(): Promise<void> {
     this.started = true;
     for (let i = 0; i < this.size; i++) this.addSlot();
-    await Promise.all(this.slots.map((s) => s.ready));
+    try {
+      await Promise.all(this.slots.map((s) => s.ready));
+    } catch (err) {
+      // The app module does not load: no point starting more children.
+      this.started = false;
+      for (const s of this.slots) s.handle.kill('SIGKILL');
+      throw err;
+    }
   }
 
   private addSlot(): Slot {
     const handle = this.spawn({ appModule: this.options.appModule, ...(this.options.exportName ? { exportName: this.options.exportName } : {}) });
     let readyResolve!: () => void;
     let readyReject!: (e: Error) => void;
-    const slot: Slot = { handle, ready: new Promise<void>((res, rej) => ((readyResolve = res), (readyReject = rej))), busy: undefined, tasks: 0, retiring: false, killedFor: undefined, gone: false };
+    const slot: Slot = { handle, ready: new Promise<void>((res, rej) => ((readyResolve = res), (readyReject = rej))), isReady: false, busy: undefined, tasks: 0, retiring: false, killedFor: undefined, gone: false };
     slot.ready.catch(() => undefined);
     handle.onMessage((msg) => {
       if (msg.t === 'ready') {
+        slot.isReady = true;
         readyResolve();
         this.next(slot);
       } else if (msg.t === 'load-error') {
@@ -99,7 +108,10 @@ export abstract class ChildPool extends BasePool {
         busy.reject(poolFailure(kind, error));
         if (kind === 'worker-lost') this.hooks.log?.('error', `pool ${this.name}: child ${handle.pid} died (${how}) running ${busy.call.name}[${busy.call.id}]; starting another`);
       }
-      this.refill();
+      if (slot.isReady) return this.refill();
+      // It died while loading the app: try again after a pause rather than in a tight loop.
+      if (this.started) this.hooks.log?.('error', `pool ${this.name}: a child exited (${how}) while loading the app; starting another in 1 s`);
+      setTimeout(() => this.refill(), 1000).unref();
     });
     this.slots.push(slot);
     return slot;
