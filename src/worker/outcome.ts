@@ -3,6 +3,7 @@
  * REVOKED (terminated); and whether the message is acked or handed back (a lost child with rejectOnWorkerLost).
  */
 import type { Celeriac } from '../app/celeriac.js';
+import { MaxRetriesExceededError, SoftTimeLimitExceeded, TaskRevokedError, TimeLimitExceeded, WorkerLostError } from '../errors.js';
 import type { TaskOptions } from '../app/task.js';
 import type { Logger } from './logger.js';
 import type { TaskOutcome } from './pools/types.js';
@@ -38,7 +39,7 @@ export async function recordOutcome(ctx: OutcomeContext, request: Request, opts:
     return 'ack';
   }
   const crossed = outcome.error;
-  const thrown: unknown = crossed.error ?? Object.assign(new Error(crossed.message), { name: crossed.name, stack: crossed.stack ?? undefined });
+  const thrown: unknown = crossed.error ?? rebuild(crossed.name, crossed.message, crossed.stack);
   if (crossed.kind === 'worker-lost' && acksLate && opts.rejectOnWorkerLost) {
     logger.error('Task %s[%s]: %s; handed back to the queue (rejectOnWorkerLost)', task.name, task.id, crossed.message);
     return 'requeue';
@@ -62,6 +63,16 @@ export async function recordOutcome(ctx: OutcomeContext, request: Request, opts:
   if (store) await results.failure(request, error, stack);
   ctx.failed(request, error);
   return 'ack';
+}
+
+/** Celeriac's own errors keep their class (and so their wire form) when they cross from a pool child. */
+const KNOWN: Record<string, new (message: string) => Error> = { SoftTimeLimitExceeded, TimeLimitExceeded, WorkerLostError, TaskRevokedError, MaxRetriesExceededError };
+
+function rebuild(name: string, message: string, stack: string | null): Error {
+  const Known = KNOWN[name];
+  const error = Known ? new Known(message) : Object.assign(new Error(message), { name });
+  if (stack) error.stack = stack;
+  return error;
 }
 
 function preview(value: unknown): string {

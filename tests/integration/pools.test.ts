@@ -69,6 +69,10 @@ for (const [pool, kind] of MATRIX) {
         await start();
         const r = await tasks.waitAbort.applyAsync([], { softTimeLimit: 0.3, timeLimit: 20 });
         expect(await r.get({ timeout: 30_000 })).toBe('aborted: SoftTimeLimitExceeded');
+        // Uncaught, it is stored in billiard's wire form, as a Python worker stores it.
+        const thrown = await tasks.softThrow.applyAsync([], { softTimeLimit: 0.3 });
+        await thrown.get({ timeout: 30_000, propagate: false });
+        expect((await thrown.meta()).result).toMatchObject({ exc_type: 'SoftTimeLimitExceeded', exc_module: 'billiard.exceptions' });
       }, 60_000);
 
       it('terminate stops a running task (REVOKED terminated) and the pool keeps working', async () => {
