@@ -2,8 +2,10 @@
  * The worker: consumes task messages from its queues with a prefetch window, holds ETA tasks until due,
  * runs tasks in its pool, stores results, and shuts down without losing a message.
  *
- *   delivery ─► parse ─► (malformed: dead-letter) ─► (unknown: FAILURE + dead-letter) ─► (expired: REVOKED)
- *            ─► scheduled (ETA) ─► reserved ─► active (pool) ─► result stored ─► ack (late) / ack at start (early)
+ *   delivery ─► parse ─► (malformed: dead-letter) ─► (unknown: FAILURE + dead-letter) ─► (revoked, expired: REVOKED)
+ *            ─► scheduled (EtaHeap) ─► rate limit line ─► reserved ─► active (pool: time limits, terminate)
+ *            ─► outcome recorded (outcome.ts) ─► ack (late) / ack at start (early) / handed back (worker lost)
+ * The control surface (inspect, limits, pool size, revoke, stats) is in controls.ts, which this class extends.
  */
 import type { Celeriac } from '../app/celeriac.js';
 import { placeKwargs } from '../app/params.js';
