@@ -142,6 +142,16 @@ for (const [pool, kind] of MATRIX) {
         expect(w.stats()['pool']).toMatchObject({ 'max-memory-per-child': 1 });
       }, 60_000);
 
+      it('autoscale starts children for the backlog and retires them when idle', async () => {
+        const w = await start({ autoscale: { max: 3, min: 1, keepalive: 200 } });
+        expect(w.pool.pids()).toHaveLength(1);
+        const results = await Promise.all(Array.from({ length: 6 }, () => tasks.where.delay(400)));
+        await until(() => w.pool.pids().length === 3, 20_000);
+        await Promise.all(results.map((r) => r.get({ timeout: 30_000 })));
+        await until(() => w.pool.pids().length === 1, 20_000);
+        expect(w.stats()['pool']).toMatchObject({ autoscaler: { max: 3, min: 1, qty: 1 } });
+      }, 60_000);
+
       it('pool grow and shrink change the children', async () => {
         const w = await start({ concurrency: 1 });
         w.poolGrow(2);
