@@ -14,9 +14,12 @@
  *         ├── Retry                    E_RETRY               thrown by task.retry(): run again later
  *         ├── MaxRetriesExceededError  E_MAX_RETRIES         retry() asked once too often
  *         ├── NotRegisteredError       E_NOT_REGISTERED      the worker does not know the task name
- *         ├── TaskRevokedError         E_REVOKED             revoked or expired before it ran
+ *         ├── TaskRevokedError         E_REVOKED             revoked or expired before it ran, or terminated
  *         ├── CanvasError              E_CANVAS              a signature, chain, group or chord that cannot be
  *                                                            sent as asked (e.g. a chord without a result backend)
+ *         ├── SoftTimeLimitExceeded    E_SOFT_TIME_LIMIT     the soft limit passed: the task's signal aborts with it
+ *         ├── TimeLimitExceeded        E_TIME_LIMIT          the hard limit passed: the run was killed/abandoned
+ *         ├── WorkerLostError          E_WORKER_LOST         the thread or child running the task died
  *         └── RemoteTaskError          E_REMOTE              an exception raised by a task on a worker,
  *                                                            rebuilt from the result store (carries the
  *                                                            remote type, module and traceback)
@@ -131,6 +134,21 @@ export class CanvasError extends TaskError {
   override readonly code = 'E_CANVAS';
 }
 
+/** The soft time limit passed: the reason of the task's aborted signal (billiard's SoftTimeLimitExceeded). */
+export class SoftTimeLimitExceeded extends TaskError {
+  override readonly code = 'E_SOFT_TIME_LIMIT';
+}
+
+/** The hard time limit passed: the thread or child was killed (the async pool abandons the run). */
+export class TimeLimitExceeded extends TaskError {
+  override readonly code = 'E_TIME_LIMIT';
+}
+
+/** The thread or child process running a task died before it reported (billiard's WorkerLostError). */
+export class WorkerLostError extends TaskError {
+  override readonly code = 'E_WORKER_LOST';
+}
+
 /** An exception raised by a task on a worker (ours or Python's), rebuilt from its wire form. */
 export class RemoteTaskError extends TaskError {
   override readonly code = 'E_REMOTE';
@@ -164,6 +182,9 @@ export function toWireException(err: unknown): WireException {
   }
   if (err instanceof Retry || err instanceof MaxRetriesExceededError) {
     return { exc_type: err.name, exc_message: [err.message], exc_module: 'celery.exceptions' };
+  }
+  if (err instanceof SoftTimeLimitExceeded || err instanceof TimeLimitExceeded || err instanceof WorkerLostError) {
+    return { exc_type: err.name, exc_message: [err.message], exc_module: 'billiard.exceptions' };
   }
   if (err instanceof TaskRevokedError) {
     return { exc_type: 'TaskRevokedError', exc_message: [err.message], exc_module: 'celery.exceptions' };

@@ -16,7 +16,7 @@ import { Producer } from './producer.js';
 import { AsyncResult, type ResultSource } from './result.js';
 import { Router } from './routes.js';
 import { Task, type ApplyOptions, type RegisteredTask, type TaskOptions, type TaskSender } from './task.js';
-import { ContextStore, TaskContext, type TaskRequestInfo } from './context.js';
+import { ContextStore, TaskContext, type StateReporter, type TaskRequestInfo } from './context.js';
 import { registerCanvasTasks } from './canvas/builtins.js';
 import { GroupResult } from './canvas/group-result.js';
 import { Signature } from './canvas/signature.js';
@@ -147,14 +147,14 @@ export class Celeriac implements TaskSender, ResultSource {
    * Runs a registered task (what a worker's pool calls); a bound task runs with its request as context.
    * The request and signal come as thunks: building them costs microseconds, and only bound tasks read them.
    */
-  runTask(name: string, args: unknown[], context?: () => { request: TaskRequestInfo; signal?: AbortSignal }): unknown {
+  runTask(name: string, args: unknown[], context?: () => { request: TaskRequestInfo; signal?: AbortSignal }, report?: StateReporter): unknown {
     const task = this.registry.get(name);
     if (!task) throw new NotRegisteredError(name);
     if (!task.options.bind) return task.invoke(args);
     if (!context) throw new TaskError(`task ${name} is bound ({ bind: true }) and needs its request to run`);
     const { request, signal } = context();
     this.contexts ??= new ContextStore();
-    return this.contexts.run(new TaskContext(request, signal), () => task.invoke(args));
+    return this.contexts.run(new TaskContext(request, signal, report), () => task.invoke(args));
   }
 
   /** A handle on any task's result by id. */

@@ -8,12 +8,22 @@ import type { TaskRequestInfo } from '../protocol/task-message.js';
 
 export type { TaskRequestInfo };
 
+/** Stores a custom state for a running task (the worker's result writer, or a message to it from a pool child). */
+export type StateReporter = (taskId: string, state: string, meta: unknown) => Promise<void>;
+
 export class TaskContext {
   constructor(
     readonly request: TaskRequestInfo,
     /** Aborted when the task must stop (soft time limit, revoke, cold shutdown). */
     readonly signal: AbortSignal | undefined,
+    private readonly reporter?: StateReporter,
   ) {}
+
+  /** Records a custom state (PROGRESS...) with its meta for this run; AsyncResult.state()/info() read it. */
+  updateState(state: string, meta: unknown = null): Promise<void> {
+    if (!this.reporter) return Promise.reject(new Error(`updateState('${state}'): this run has no worker to record states`));
+    return this.reporter(this.request.id, state, meta);
+  }
 
   /** Ends this run and asks the worker to run the task again later (it throws; nothing after it runs). */
   readonly retry = (options: RetryOptions = {}): never => {

@@ -1,5 +1,6 @@
 /** Tasks: a named function plus options; `delay`/`applyAsync` send it, typed by the function. */
-import { TaskError, type RetryOptions } from '../errors.js';
+import { ConfigError, TaskError, type RetryOptions } from '../errors.js';
+import { parseRate } from '../util/rate.js';
 import type { SignatureDict, TaskEmbed } from '../protocol/task-message.js';
 import type { TaskContext, TaskRequestInfo } from './context.js';
 import type { AsyncResult } from './result.js';
@@ -40,6 +41,31 @@ export interface TaskOptions {
   maxRetries?: number | null;
   /** Seconds before a retry when `retry()` names no countdown (Celery's default_retry_delay; default 180). */
   defaultRetryDelay?: number;
+  /** At most this many runs per worker: '10/s', '100/m', '5/h', or tasks per second. Over it, tasks wait. */
+  rateLimit?: string | number;
+  /** Errors that retry the task by themselves (Celery's autoretry_for): classes, or error names. */
+  autoretryFor?: readonly (ErrorClass | string)[];
+  /** Exponential back-off between automatic retries: true (1 s, 2 s, 4 s...) or the first delay in seconds. */
+  retryBackoff?: boolean | number;
+  /** Longest back-off delay in seconds (default 600). */
+  retryBackoffMax?: number;
+  /** Pick each back-off delay at random between 0 and its value (default true, as Celery). */
+  retryJitter?: boolean;
+  /** With acksLate: hand the message back when the thread or child running it dies, instead of FAILURE. */
+  rejectOnWorkerLost?: boolean;
+}
+
+/** An error class, as named in `autoretryFor`. */
+export type ErrorClass = abstract new (...args: never[]) => Error;
+
+/** Checks the options a worker relies on, so a mistake shows at registration, not on the first message. */
+function checkOptions(name: string, options: TaskOptions): void {
+  if (options.rateLimit !== undefined) parseRate(options.rateLimit, `task '${name}': rateLimit`);
+  for (const key of ['timeLimit', 'softTimeLimit', 'retryBackoffMax', 'defaultRetryDelay'] as const) {
+    const v = options[key];
+    if (v !== undefined && (typeof v !== 'number' || !(v >= 0))) throw new ConfigError(`task '${name}': ${key} must be a number of seconds >= 0; got ${String(v)}`);
+  }
+  if (typeof options.retryBackoff === 'number' && !(options.retryBackoff > 0)) throw new ConfigError(`task '${name}': retryBackoff must be true or a first delay in seconds > 0; got ${options.retryBackoff}`);
 }
 
 export interface ApplyOptions {
@@ -98,6 +124,7 @@ export class Task<A extends unknown[] = unknown[], R = unknown> implements Regis
     readonly fn: (...args: A) => R | Promise<R>,
     readonly options: TaskOptions = {},
   ) {
+    checkOptions(name, options);
     this.params = options.params ?? parameterNames(fn as (...args: never[]) => unknown);
   }
 
@@ -126,7 +153,7 @@ export class Task<A extends unknown[] = unknown[], R = unknown> implements Regis
     return this.context().request;
   }
 
-  /** Aborted when the running task must stop (cold shutdown; time limits and revoke later). */
+  /** Aborted when the running task must stop: soft time limit (SoftTimeLimitExceeded), revoke with terminate, cold shutdown. */
   get signal(): AbortSignal | undefined {
     return this.context().signal;
   }
@@ -166,6 +193,14 @@ export class Task<A extends unknown[] = unknown[], R = unknown> implements Regis
 
   private bare(): SignatureDict {
     return { task: this.name, args: [], kwargs: {}, options: {}, subtask_type: null, immutable: false };
+  }
+
+  /**
+   * Records a custom state of this run (Celery's update_state), e.g. `updateState('PROGRESS', { done: 3, of: 10 })`:
+   * `AsyncResult.state()` then says PROGRESS and `info()` returns the meta, until the task finishes.
+   */
+  updateState(state: string, meta: unknown = null): Promise<void> {
+    return this.context().updateState(state, meta);
   }
 
   invoke(args: unknown[]): R | Promise<R> {

@@ -20,6 +20,22 @@ interface WorkerFlags {
   withoutControl?: boolean;
   controlAllow?: string;
   statedb?: string;
+  maxTasksPerChild?: string;
+  maxMemoryPerChild?: string;
+  autoscale?: string;
+  timeLimit?: string;
+  softTimeLimit?: string;
+}
+
+const POOLS = ['async', 'threads', 'processes'] as const;
+
+/** Parses `--autoscale max,min` (min defaults to 0, as in Celery). */
+function parseAutoscale(text: string): { max: number; min: number } {
+  const [maxText = '', minText = '0'] = text.split(',').map((p) => p.trim());
+  const max = parseNumberOption('--autoscale (max)', maxText, { min: 1, integer: true });
+  const min = parseNumberOption('--autoscale (min)', minText, { min: 0, integer: true });
+  if (min > max) throw new UsageError(`--autoscale expects max,min with max >= min; got '${text}'`);
+  return { max, min };
 }
 
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'warning', 'error', 'fatal', 'critical', 'silent'];
@@ -56,7 +72,12 @@ export function registerWorker(program: Command): void {
     .option('-A, --app <module>', 'module that exports the app (path[:export]), TypeScript or JavaScript')
     .option('-Q, --queues <list>', 'comma-separated queues to consume (default: the default queue)')
     .option('-c, --concurrency <n>', `tasks run at once (default: number of CPUs, ${availableParallelism()})`)
-    .option('-P, --pool <kind>', 'pool implementation: async', 'async')
+    .option('-P, --pool <kind>', 'pool implementation: async (I/O-bound), threads or processes (CPU-bound)', 'async')
+    .option('--max-tasks-per-child <n>', 'threads/processes: replace a child after it ran this many tasks')
+    .option('--max-memory-per-child <KiB>', 'threads/processes: replace a child once a task leaves it above this resident memory (KiB)')
+    .option('--autoscale <max,min>', 'grow the pool up to max with the backlog, shrink it back to min when idle')
+    .option('--time-limit <seconds>', 'hard time limit for every task: the run is killed (threads/processes) or abandoned (async)')
+    .option('--soft-time-limit <seconds>', "soft time limit for every task: the task's signal aborts with SoftTimeLimitExceeded")
     .option('-n, --hostname <name>', 'node name, %h = host name (default celeriac@%h)')
     .option('-l, --loglevel <level>', `log level: ${LEVELS.join(', ')}`, 'info')
     .option('--prefetch-multiplier <n>', 'messages held per concurrency slot')
@@ -71,7 +92,14 @@ export function registerWorker(program: Command): void {
       let level = flags.loglevel.toLowerCase();
       if (!LEVELS.includes(level)) throw new UsageError(`-l expects one of ${LEVELS.join(', ')}; got '${flags.loglevel}'`);
       level = level === 'warning' ? 'warn' : level === 'critical' ? 'fatal' : level;
-      if (flags.pool !== 'async') throw new UsageError(`-P expects 'async' (threads and processes pools are coming); got '${flags.pool}'`);
+      const pool = POOLS.find((p) => p === flags.pool);
+      if (!pool) throw new UsageError(`-P expects one of ${POOLS.join(', ')}; got '${flags.pool}'`);
+      if (pool !== 'async' && !flags.app) throw new UsageError(`-P ${pool} loads your tasks in each child: give the app module with -A, e.g. -A ./tasks.ts`);
+      const maxTasksPerChild = flags.maxTasksPerChild === undefined ? undefined : parseNumberOption('--max-tasks-per-child', flags.maxTasksPerChild, { min: 1, integer: true });
+      const maxMemoryPerChild = flags.maxMemoryPerChild === undefined ? undefined : parseNumberOption('--max-memory-per-child', flags.maxMemoryPerChild, { min: 1, integer: true });
+      const autoscale = flags.autoscale === undefined ? undefined : parseAutoscale(flags.autoscale);
+      const timeLimit = flags.timeLimit === undefined ? undefined : parseNumberOption('--time-limit', flags.timeLimit, { min: 0 });
+      const softTimeLimit = flags.softTimeLimit === undefined ? undefined : parseNumberOption('--soft-time-limit', flags.softTimeLimit, { min: 0 });
       if (flags.logFormat && !['pretty', 'json'].includes(flags.logFormat)) throw new UsageError(`--log-format expects pretty or json; got '${flags.logFormat}'`);
       const concurrency = flags.concurrency === undefined ? undefined : parseNumberOption('-c', flags.concurrency, { min: 1, integer: true });
       const prefetchMultiplier = flags.prefetchMultiplier === undefined ? undefined : parseNumberOption('--prefetch-multiplier', flags.prefetchMultiplier, { min: 0, integer: true });
@@ -82,7 +110,7 @@ export function registerWorker(program: Command): void {
       const unknownCommand = allow?.find((c) => !app.control.registry.get(c));
       if (unknownCommand) throw new UsageError(`--control-allow: no command '${unknownCommand}'; commands: ${app.control.registry.list().map((d) => d.name).join(', ')}`);
       const control = { enabled: !flags.withoutControl, ...(allow ? { allow } : {}), ...(flags.statedb ? { statedb: flags.statedb } : {}) };
-      const worker = new Worker(app, { queues, concurrency, prefetchMultiplier, hostname: flags.hostname, acksLate: flags.acksLate, logger, control });
+      const worker = new Worker(app, { queues, concurrency, prefetchMultiplier, hostname: flags.hostname, acksLate: flags.acksLate, logger, control, pool, appModule: flags.app, maxTasksPerChild, maxMemoryPerChild, autoscale, timeLimit, softTimeLimit });
       const beat = flags.beat ? new Beat(app, { logger, scheduleFile: flags.schedule }) : undefined;
       const version = (program.version() ?? '0.0.0');
       let signals = 0;

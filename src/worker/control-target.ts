@@ -104,12 +104,8 @@ export class WorkerControlTarget implements ControlTarget {
   }
 
   scheduledRequests(): ScheduledSnapshot[] {
-    if (this.engine.scheduledRequests) return this.engine.scheduledRequests.call(this.worker);
-    return [...this.worker.state.scheduled.values()].map(({ request }) => ({
-      eta: request.task.eta?.toISOString() ?? '',
-      priority: request.delivery.message.properties.priority ?? 0,
-      request: snapshot(request, this.hostname),
-    }));
+    // A worker without an ETA heap of its own has nothing scheduled to show.
+    return this.engine.scheduledRequests ? this.engine.scheduledRequests.call(this.worker) : [];
   }
 
   /** Warm shutdown through the public `stop()` (the seam's `worker.shutdown()` is the same warm stop). */

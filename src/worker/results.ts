@@ -76,8 +76,13 @@ export class ResultWriter {
     return this.store(req, States.RETRY, cause === undefined || cause === null ? null : toWireException(cause), stack);
   }
 
-  /** Stores REVOKED with Celery's TaskRevokedError form; `reason` is 'revoked' or 'expired'. */
-  revoked(req: Held, reason: 'revoked' | 'expired'): Promise<void> {
+  /** Stores a custom state (updateState: PROGRESS...) with its meta as the result, as Celery does. */
+  custom(req: Held, state: string, meta: unknown): Promise<void> {
+    return this.store(req, state, meta === undefined ? null : meta);
+  }
+
+  /** Stores REVOKED with Celery's TaskRevokedError form; `reason` is 'revoked', 'expired' or 'terminated'. */
+  revoked(req: Held, reason: 'revoked' | 'expired' | 'terminated'): Promise<void> {
     return this.store(req, States.REVOKED, revokedException(reason), null);
   }
 }

@@ -8,13 +8,49 @@ import type { TaskOptions } from '../app/task.js';
 import { MaxRetriesExceededError, Retry } from '../errors.js';
 import type { TaskRequest } from '../protocol/task-message.js';
 import type { Delivery } from '../transport/types.js';
+import type { PoolError } from './pools/types.js';
 
 /** Celery's defaults: max_retries 3, default_retry_delay 180 s. */
 const DEFAULT_MAX_RETRIES = 3;
 const DEFAULT_RETRY_DELAY = 180;
 
+/** A Retry, also one thrown through another copy of celeriac than the worker's (the app may bundle its own). */
 export function isRetry(error: unknown): error is Retry {
-  return error instanceof Retry;
+  return error instanceof Retry || (error instanceof Error && error.name === 'Retry' && 'countdown' in error && 'maxRetries' in error);
+}
+
+/** Celery's retry_backoff_max default: 600 s. */
+const DEFAULT_BACKOFF_MAX = 600;
+
+/** Whether `error` is one the task retries by itself (autoretryFor: a class it is an instance of, or its name). */
+function autoRetries(options: TaskOptions, error: unknown): boolean {
+  const list = options.autoretryFor;
+  if (!list?.length || !(error instanceof Error) || isRetry(error)) return false;
+  return list.some((c) => (typeof c === 'string' ? error.name === c : error instanceof c || (error as Error).name === c.name));
+}
+
+/**
+ * Celery's get_exponential_backoff_interval: min(max, factor * 2^retries), then with full jitter a whole
+ * number of seconds picked at random in [0, that].
+ */
+export function backoffSeconds(retries: number, options: TaskOptions, random: () => number = Math.random): number | undefined {
+  const b = options.retryBackoff;
+  if (!b) return undefined;
+  const factor = b === true ? 1 : b;
+  const countdown = Math.min(options.retryBackoffMax ?? DEFAULT_BACKOFF_MAX, factor * 2 ** retries);
+  return options.retryJitter === false ? countdown : Math.floor(random() * (Math.floor(countdown) + 1));
+}
+
+/** The Retry an error stands for: thrown by retry(), crossed from a pool child, or matched by autoretryFor. */
+export function asRetry(task: TaskRequest, options: TaskOptions, error: unknown, crossed: PoolError | undefined): Retry | undefined {
+  if (isRetry(error)) return error;
+  if (crossed?.retry) {
+    const r = crossed.retry;
+    const exc = r.exc ? Object.assign(new Error(r.exc.message), { name: r.exc.name, stack: r.exc.stack ?? undefined }) : undefined;
+    return new Retry({ countdown: r.countdown, eta: r.eta ? new Date(r.eta) : undefined, maxRetries: r.maxRetries, exc });
+  }
+  if (autoRetries(options, error)) return new Retry({ exc: error, countdown: backoffSeconds(task.retries, options) });
+  return undefined;
 }
 
 export type RetryDecision = { retry: true; countdown: number | undefined; eta: Date | undefined } | { retry: false; error: unknown };

@@ -1,6 +1,6 @@
 /**
- * What a worker is doing, as data: requests reserved (waiting for a slot), scheduled (ETA not reached),
- * active (running), and totals per task. Inspect commands read it; nothing else writes it but the worker.
+ * What a worker is doing, as data: requests reserved (waiting for a slot) and active
+ * (running); scheduled ones (ETA not reached) are in the worker's EtaHeap, and totals per task. Inspect commands read it; nothing else writes it but the worker.
  */
 import type { TaskRequest } from '../protocol/task-message.js';
 import type { Delivery } from '../transport/types.js';
@@ -16,11 +16,14 @@ export interface Request {
   acked: boolean;
   /** Made on first use (an AbortController costs microseconds and most tasks never read their signal). */
   abort?: AbortController;
+  /** Set by terminate (the signal name): the run ends REVOKED (terminated) whatever it returns. */
+  terminated?: string;
+  /** The last custom state write (updateState), awaited before the final result is stored. */
+  stateWrite?: Promise<void>;
 }
 
 export class WorkerState {
   readonly reserved: Request[] = [];
-  readonly scheduled = new Map<string, { request: Request; timer: NodeJS.Timeout }>();
   readonly active = new Map<string, Request>();
   /** Tasks finished (any outcome) per task name. */
   readonly totals = new Map<string, number>();
@@ -33,8 +36,4 @@ export class WorkerState {
     this.processed++;
   }
 
-  /** Held messages in every stage: what the prefetch window covers. */
-  get held(): number {
-    return this.reserved.length + this.scheduled.size + this.active.size;
-  }
 }

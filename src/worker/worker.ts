@@ -2,27 +2,34 @@
  * The worker: consumes task messages from its queues with a prefetch window, holds ETA tasks until due,
  * runs tasks in its pool, stores results, and shuts down without losing a message.
  *
- *   delivery ─► parse ─► (malformed: dead-letter) ─► (unknown: FAILURE + dead-letter) ─► (expired: REVOKED)
- *            ─► scheduled (ETA) ─► reserved ─► active (pool) ─► result stored ─► ack (late) / ack at start (early)
+ *   delivery ─► parse ─► (malformed: dead-letter) ─► (unknown: FAILURE + dead-letter) ─► (revoked, expired: REVOKED)
+ *            ─► scheduled (EtaHeap) ─► rate limit line ─► reserved ─► active (pool: time limits, terminate)
+ *            ─► outcome recorded (outcome.ts) ─► ack (late) / ack at start (early) / handed back (worker lost)
+ * The control surface (inspect, limits, pool size, revoke, stats) is in controls.ts, which this class extends.
  */
 import type { Celeriac } from '../app/celeriac.js';
 import { placeKwargs } from '../app/params.js';
+import type { TaskOptions } from '../app/task.js';
 import type { ResultBackend } from '../backend/types.js';
 import { CeleriacError, NotRegisteredError, ProtocolError } from '../errors.js';
+import { revokedException } from '../protocol/result-meta.js';
 import { parseTaskMessage, requestInfo, type TaskRequestInfo } from '../protocol/task-message.js';
 import type { Consumer, Delivery, Transport } from '../transport/types.js';
-import { TypedEmitter } from '../util/emitter.js';
 import { defaultNodeName, expandNodeName } from '../util/hostname.js';
-import { startControl, type ControlHandle, type WorkerControlOptions } from './control.js';
 import { createLogger, type Logger } from './logger.js';
-import { AsyncPool } from './pools/async.js';
+import { startControl, type ControlHandle, type WorkerControlOptions } from './control.js';
+import { WorkerControls } from './controls.js';
+import { recordOutcome, type OutcomeContext } from './outcome.js';
 import { toPoolError } from './pools/base.js';
-import type { Pool, TaskOutcome } from './pools/types.js';
+import { createPool, type PoolKind } from './pools/index.js';
+import type { Pool, TaskCall, TaskOutcome } from './pools/types.js';
 import { ResultWriter } from './results.js';
-import { decideRetry, isRetry, sendRetry } from './retry.js';
+import type { TaskRequestSnapshot } from './snapshot.js';
 import { WorkerState, type Request } from './state.js';
 import { Workflow } from './workflow.js';
-import { revokedException } from '../protocol/result-meta.js';
+
+export type { TaskRequestSnapshot };
+export type { ScheduledSnapshot } from './controls.js';
 
 export interface WorkerOptions {
   /** Queues to consume (default: the app's default queue). */
@@ -34,8 +41,20 @@ export interface WorkerOptions {
   hostname?: string;
   acksLate?: boolean;
   logger?: Logger;
-  /** A pool instance; the async pool by default. */
-  pool?: Pool;
+  /** The pool: 'async' (default), 'threads', 'processes', or a Pool instance. */
+  pool?: Pool | PoolKind;
+  /** `path[:export]` of the module that creates the app: the threads and processes pools load it in each child. */
+  appModule?: string;
+  /** Replace a pool child after this many tasks (threads/processes). */
+  maxTasksPerChild?: number;
+  /** Replace a pool child once a task leaves it above this many KiB of resident memory (threads: its heap). */
+  maxMemoryPerChild?: number;
+  /** Grow and shrink the pool with the backlog between these bounds (Celery's --autoscale max,min). */
+  autoscale?: { max: number; min: number; keepalive?: number };
+  /** Hard time limit in seconds for every task (a task's or a message's own limit wins). */
+  timeLimit?: number;
+  /** Soft time limit in seconds for every task. */
+  softTimeLimit?: number;
   /** Remote control: `{ enabled: false }` (--without-control), `allow` list, `statedb` file. */
   control?: WorkerControlOptions;
 }
@@ -50,10 +69,7 @@ export interface WorkerEvents extends Record<string, unknown[]> {
   stopped: [];
 }
 
-/** setTimeout's largest delay; longer ETAs are re-armed. */
-const MAX_TIMER = 2_147_483_647;
-
-export class Worker extends TypedEmitter<WorkerEvents> {
+export class Worker extends WorkerControls<WorkerEvents> {
   readonly hostname: string;
   readonly queues: string[];
   readonly state = new WorkerState();
@@ -66,15 +82,18 @@ export class Worker extends TypedEmitter<WorkerEvents> {
   private transport: Transport | undefined;
   private consumer: Consumer | undefined;
   private results: ResultWriter | undefined;
-  /** Callbacks, chain steps and chord parts after a task finishes (./workflow.ts). */
-  private workflow: Workflow | undefined;
   private cold = false;
   private stopping: Promise<void> | undefined;
+  private readonly multiplier: number;
+  private readonly timeLimit: number | undefined;
+  private readonly softTimeLimit: number | undefined;
+  private readonly childLimits: { maxTasksPerChild?: number; maxMemoryPerChild?: number };
+  private outcomes: OutcomeContext | undefined;
+  private readonly controlOptions: WorkerControlOptions;
+  /** The mailbox node answering remote-control commands, while running. */
+  control: ControlHandle | undefined;
   /** Keeps the process alive while the worker runs (broker handles may be unref'd). */
   private keepAlive: NodeJS.Timeout | undefined;
-  private readonly controlOptions: WorkerControlOptions;
-  /** The mailbox node and revoked set, while running. */
-  control: ControlHandle | undefined;
 
   constructor(
     readonly app: Celeriac,
@@ -83,36 +102,71 @@ export class Worker extends TypedEmitter<WorkerEvents> {
     super();
     const conf = app.conf;
     this.queues = options.queues?.length ? [...new Set(options.queues)] : [conf.defaultQueue];
-    this.concurrency = options.concurrency ?? options.pool?.concurrency ?? conf.concurrency;
-    this.prefetch = this.concurrency * (options.prefetchMultiplier ?? conf.prefetchMultiplier);
+    this.concurrency = options.concurrency ?? (typeof options.pool === 'object' ? options.pool.concurrency : undefined) ?? conf.concurrency;
+    this.multiplier = options.prefetchMultiplier ?? conf.prefetchMultiplier;
+    if (options.autoscale) this.concurrency = Math.max(options.autoscale.min, 1);
+    this.prefetch = this.concurrency * this.multiplier;
+    this.timeLimit = options.timeLimit;
+    this.softTimeLimit = options.softTimeLimit;
+    this.childLimits = { maxTasksPerChild: options.maxTasksPerChild, maxMemoryPerChild: options.maxMemoryPerChild };
     this.hostname = expandNodeName(options.hostname ?? defaultNodeName());
     this.acksLate = options.acksLate ?? conf.acksLate;
     this.logger = options.logger ?? createLogger({ level: conf.logLevel });
     this.controlOptions = options.control ?? {};
-    this.pool = options.pool ?? new AsyncPool(this.concurrency, (call) => app.runTask(call.name, call.args, () => ({ request: call.request, signal: call.signal })));
+    const pool = options.pool ?? 'async';
+    this.pool =
+      typeof pool !== 'string'
+        ? pool
+        : createPool({
+            kind: pool,
+            concurrency: this.concurrency,
+            // The request and the signal are built only for bound tasks (they cost microseconds each).
+            runTask: (call, report) => app.runTask(call.name, call.args, () => ({ request: call.request, signal: call.abort.signal }), report),
+            hooks: { updateState: (id, state, meta) => this.recordState(id, state, meta), log: (level, msg) => this.logger[level](msg) },
+            appModule: options.appModule,
+            maxTasksPerChild: options.maxTasksPerChild,
+            maxMemoryPerChild: options.maxMemoryPerChild,
+          });
+    this.autoscaleOptions = options.autoscale;
   }
+
+  private readonly autoscaleOptions: WorkerOptions['autoscale'];
 
   async start(): Promise<this> {
     if (this.status !== 'new') throw new Error(`worker ${this.hostname} was already started`);
     this.status = 'starting';
     const transport = (this.transport = await this.app.connection());
     const backend: ResultBackend = await this.app.resultBackend();
-    this.results = new ResultWriter(backend, this.app.conf, this.hostname, this.logger);
-    this.workflow = new Workflow(this.app, backend, this.logger);
+    const results = (this.results = new ResultWriter(backend, this.app.conf, this.hostname, this.logger));
+    this.outcomes = {
+      app: this.app,
+      results,
+      workflow: new Workflow(this.app, backend, this.logger),
+      logger: this.logger,
+      failed: (r, e) => {
+        this.state.failed++;
+        this.emit('task-failed', r, e);
+      },
+      succeeded: (r, v) => this.emit('task-succeeded', r, v),
+    };
+    for (const [name, task] of this.app.tasks) if (task.options.rateLimit !== undefined && !this.rates.has(name)) this.rates.set(name, task.options.rateLimit);
     await this.pool.start();
+    if (this.autoscaleOptions) this.autoscale(this.autoscaleOptions.max, this.autoscaleOptions.min, this.autoscaleOptions.keepalive);
     this.consumer = transport.createConsumer({
       prefetch: this.prefetch,
       onMessage: (d) => this.onMessage(d),
       // Broker outages are expected and retried: one line, no stack. Anything else is a bug worth a stack.
       onError: (e) => (e instanceof CeleriacError && e.retryable ? this.logger.error('broker: %s', e.message) : this.logger.error({ err: e }, 'consumer error: %s', e.message)),
     });
+    this.widen();
+    // Before the first delivery: the revoked ids known (statedb, result backend) must be in place.
+    this.control = await startControl(this, { transport, backend, logger: this.logger }, this.controlOptions);
     for (const queue of this.queues) {
       await this.app.producer.declareRoute(transport, { queue, exchange: queue, routingKey: queue });
       await this.consumer.consume(queue);
     }
     this.status = 'running';
     this.dispatch();
-    this.control = await startControl(this, { transport, backend, logger: this.logger }, this.controlOptions);
     this.keepAlive = setInterval(() => undefined, 1 << 30);
     this.logger.info('%s ready: consuming %s', this.hostname, this.queues.join(', '));
     this.emit('ready');
@@ -141,10 +195,39 @@ export class Worker extends TypedEmitter<WorkerEvents> {
       return;
     }
     this.logger.info('Task %s[%s] received', task.name, task.id);
-    if (this.expired(request)) return;
-    const delay = task.eta ? task.eta.getTime() - Date.now() : 0;
-    if (delay > 0) this.schedule(request, delay);
-    else this.reserve(request);
+    if (this.revokedNow(request) || this.expired(request)) return;
+    const due = task.eta ? task.eta.getTime() : 0;
+    if (due > Date.now()) {
+      this.eta.push(task.id, due, request);
+      this.widen();
+    } else this.reserve(request);
+  }
+
+  /** The prefetch window: slots x multiplier, plus the ETA tasks held (0 = unlimited). */
+  protected widen(): void {
+    if (this.multiplier > 0) this.consumer?.setPrefetch(this.prefetchWindow());
+  }
+
+  protected due(request: Request): void {
+    this.widen();
+    if (!this.revokedNow(request) && !this.expired(request)) this.reserve(request);
+  }
+
+  /** Stores REVOKED and acks when the task's id is revoked. */
+  private revokedNow(request: Request): boolean {
+    if (!this.revoked.has(request.task.id)) return false;
+    this.discard(request, 'revoked');
+    return true;
+  }
+
+  protected discard(request: Request, reason: 'revoked' | 'expired'): void {
+    const { task } = request;
+    const store = !(task.ignoreResult || (this.app.tasks.get(task.name)?.options.ignoreResult ?? this.app.conf.taskIgnoreResult));
+    void (async () => {
+      if (store) await this.results?.revoked(request, reason);
+      if (Workflow.involved(task)) await this.outcomes?.workflow?.revoked(task, revokedException(reason));
+      await this.settle(request);
+    })().catch((e: unknown) => this.logError(`${reason} task`, e));
   }
 
   private async rejectUnknown(request: Request): Promise<void> {
@@ -164,33 +247,25 @@ export class Worker extends TypedEmitter<WorkerEvents> {
     const { task } = request;
     if (!task.expires || task.expires.getTime() > Date.now()) return false;
     this.logger.warn('Task %s[%s] expired at %s: not run (REVOKED)', task.name, task.id, task.expires.toISOString());
-    void (async () => {
-      if (!task.ignoreResult) await this.results?.revoked(request, 'expired');
-      if (Workflow.involved(task)) await this.workflow?.revoked(task, revokedException('expired'));
-      await this.settle(request);
-    })().catch((e: unknown) => this.logError('expired task', e));
+    this.discard(request, 'expired');
     return true;
   }
 
-  /** Holds an ETA task outside the prefetch window (Celery raises the window for each). */
-  private schedule(request: Request, delay: number): void {
-    const id = request.task.id;
-    const timer = setTimeout(() => {
-      this.state.scheduled.delete(id);
-      this.consumer?.setPrefetch(this.prefetch + this.state.scheduled.size);
-      if (delay > MAX_TIMER) return this.schedule(request, (request.task.eta?.getTime() ?? 0) - Date.now());
-      if (!this.expired(request)) this.reserve(request);
-    }, Math.min(delay, MAX_TIMER));
-    this.state.scheduled.set(id, { request, timer });
-    if (this.prefetch > 0) this.consumer?.setPrefetch(this.prefetch + this.state.scheduled.size);
+  /** Through the task's rate limit (if any) to the reserved line. */
+  private reserve(request: Request): void {
+    this.rates.admit(request.task.name, request);
   }
 
-  private reserve(request: Request): void {
+  protected reserveNow(request: Request): void {
+    if (this.status !== 'running' && this.status !== 'starting') {
+      void request.delivery.reject({ requeue: true }).catch((e: unknown) => this.logError('hand back', e));
+      return;
+    }
     this.state.reserved.push(request);
     this.dispatch();
   }
 
-  private dispatch(): void {
+  protected dispatch(): void {
     // Slots are counted on the worker's side: a request is active from its first step (the early ack), before the pool sees it.
     while (this.status === 'running' && this.state.active.size < this.pool.concurrency && this.state.reserved.length > 0) {
       const request = this.state.reserved.shift() as Request;
@@ -202,6 +277,7 @@ export class Worker extends TypedEmitter<WorkerEvents> {
     const { task } = request;
     const registered = this.app.tasks.get(task.name);
     if (!registered) return this.rejectUnknown(request);
+    if (this.revokedNow(request) || this.expired(request)) return this.dispatch();
     const opts = registered.options;
     const acksLate = opts.acksLate ?? this.acksLate;
     const ignoreResult = task.ignoreResult || (opts.ignoreResult ?? this.app.conf.taskIgnoreResult);
@@ -212,36 +288,13 @@ export class Worker extends TypedEmitter<WorkerEvents> {
       // Early ack, as Celery's: the task runs while the ack is written (a failed ack is logged, not fatal).
       if (!acksLate) this.ackEarly(request);
       if (!ignoreResult && (opts.trackStarted ?? this.app.conf.taskTrackStarted)) await results.started(request);
-      const outcome = await this.run(request, registered.params);
+      const outcome = await this.run(request, registered.params, opts);
       if (this.cold) return;
-      if (outcome.ok) {
-        if (this.logger.isLevelEnabled('info')) this.logger.info('Task %s[%s] succeeded in %ss: %s', task.name, task.id, outcome.runtime.toFixed(6), preview(outcome.value));
-        if (!ignoreResult) await results.success(request, outcome.value);
-        if (Workflow.involved(task)) await this.workflow?.succeeded(task, outcome.value);
-        this.emit('task-succeeded', request, outcome.value);
-      } else {
-        const thrown: unknown = outcome.error.error ?? Object.assign(new Error(outcome.error.message), { name: outcome.error.name });
-        let error = thrown;
-        let stack = outcome.error.stack;
-        const decision = isRetry(thrown) ? decideRetry(task, opts, thrown) : undefined;
-        if (decision?.retry && isRetry(thrown)) {
-          await sendRetry(this.app, task, request.delivery, decision);
-          this.logger.info('Task %s[%s] retry: %s', task.name, task.id, thrown.message);
-          if (!ignoreResult) await results.retry(request, thrown.exc, stack);
-        } else {
-          if (decision && !decision.retry) {
-            error = decision.error;
-            stack = error instanceof Error ? (error.stack ?? stack) : stack;
-          }
-          const e = error instanceof Error ? error : new Error(String(error));
-          this.state.failed++;
-          this.logger.error('Task %s[%s] raised unexpected: %s: %s', task.name, task.id, e.name, e.message);
-          if (!ignoreResult) await results.failure(request, error, stack);
-          if (Workflow.involved(task)) await this.workflow?.failed(task, error, stack ?? null);
-          this.emit('task-failed', request, error);
-        }
-      }
-      if (acksLate) await this.settle(request);
+      const settlement = await recordOutcome(this.outcomes as OutcomeContext, request, opts, outcome, !ignoreResult, acksLate);
+      if (settlement === 'requeue' && !request.acked) {
+        request.acked = true;
+        await request.delivery.reject({ requeue: true });
+      } else if (acksLate) await this.settle(request);
       this.state.count(task.name);
     } catch (err) {
       this.logError(`task ${task.name}[${task.id}]`, err);
@@ -254,7 +307,7 @@ export class Worker extends TypedEmitter<WorkerEvents> {
   }
 
   /** Binds the message's args and kwargs to the function's parameters and runs it in the pool. */
-  private run(request: Request, params: string[] | undefined): TaskOutcome | Promise<TaskOutcome> {
+  private async run(request: Request, params: string[] | undefined, opts: TaskOptions): Promise<TaskOutcome> {
     const { task } = request;
     let args: unknown[];
     try {
@@ -266,12 +319,50 @@ export class Worker extends TypedEmitter<WorkerEvents> {
     const { delivery } = request;
     const hostname = this.hostname;
     let info: TaskRequestInfo | undefined;
-    // The request info and the signal are made on first use: most tasks in the async pool read neither.
-    return this.pool.apply({
-      id: task.id, name: task.name, args,
+    // Terminated before it reached the pool (revoke with terminate right after it started): never run.
+    if (request.terminated !== undefined) return { ok: false, error: { name: 'TaskRevokedError', message: 'terminated', stack: null, kind: 'terminated' }, runtime: 0 };
+    // Time limits: the message's [hard, soft] header, else setTimeLimit, else the task's options, else the worker's.
+    const set = this.limits.get(task.name);
+    const hard = task.timeLimit[0] ?? set?.hard ?? opts.timeLimit ?? this.timeLimit;
+    const soft = task.timeLimit[1] ?? set?.soft ?? opts.softTimeLimit ?? this.softTimeLimit;
+    // The request info and the AbortController are made on first use: the async pool rarely reads them.
+    const call: TaskCall = {
+      id: task.id,
+      name: task.name,
+      args,
       get request() { return (info ??= requestInfo(task, hostname, { exchange: delivery.exchange, routingKey: delivery.routingKey, queue: delivery.queue })); },
-      get signal() { return (request.abort ??= new AbortController()).signal; },
-    });
+      get abort() { return (request.abort ??= new AbortController()); },
+    };
+    if (hard || soft) {
+      call.timeLimit = hard;
+      call.softTimeLimit = soft;
+    }
+    return this.pool.apply(call);
+  }
+
+  protected activeConsumer(): { transport: Transport; consumer: Consumer } | undefined {
+    return this.transport && this.consumer && this.status === 'running' ? { transport: this.transport, consumer: this.consumer } : undefined;
+  }
+
+  protected prefetchWindow(): number {
+    return this.multiplier > 0 ? this.pool.concurrency * this.multiplier + this.eta.size : 0;
+  }
+
+  protected defaultLimit(which: 'soft' | 'hard'): number | undefined {
+    return which === 'soft' ? this.softTimeLimit : this.timeLimit;
+  }
+
+  protected poolLimit(which: 'maxTasksPerChild' | 'maxMemoryPerChild'): number | 'N/A' {
+    return this.childLimits[which] ?? 'N/A';
+  }
+
+  /** A running task's updateState: stored now; the final result waits for it. */
+  private recordState(taskId: string, state: string, meta: unknown): Promise<void> {
+    const request = this.state.active.get(taskId);
+    if (!request || !this.results) return Promise.reject(new Error(`updateState: task ${taskId} is not running on ${this.hostname}`));
+    const write = this.results.custom(request, state, meta);
+    request.stateWrite = write.catch(() => undefined);
+    return write;
   }
 
   private ackEarly(request: Request): void {
@@ -300,11 +391,11 @@ export class Worker extends TypedEmitter<WorkerEvents> {
       for (const r of this.state.active.values()) (r.abort ??= new AbortController()).abort(new Error('cold shutdown'));
       this.emit('idle');
     }
-    this.stopping ??= this.shutdown();
+    this.stopping ??= this.halt();
     return this.stopping;
   }
 
-  private async shutdown(): Promise<void> {
+  private async halt(): Promise<void> {
     if (this.status === 'new') {
       this.status = 'stopped';
       return;
@@ -312,12 +403,8 @@ export class Worker extends TypedEmitter<WorkerEvents> {
     this.status = 'stopping';
     const consumer = this.consumer;
     for (const q of [...(consumer?.queues ?? [])]) await consumer?.cancel(q);
-    const handBack: Request[] = [...this.state.reserved.splice(0)];
-    for (const { request, timer } of this.state.scheduled.values()) {
-      clearTimeout(timer);
-      handBack.push(request);
-    }
-    this.state.scheduled.clear();
+    this.autoscaler?.stop();
+    const handBack: Request[] = [...this.state.reserved.splice(0), ...this.rates.drain(), ...this.eta.drain()];
     await Promise.all(handBack.map((r) => r.delivery.reject({ requeue: true }).catch((e: unknown) => this.logError('hand back', e))));
     if (handBack.length) this.logger.info('handed %d waiting task(s) back to the queue', handBack.length);
     while (this.state.active.size > 0 && !this.cold) {
@@ -336,14 +423,4 @@ export class Worker extends TypedEmitter<WorkerEvents> {
     this.logger.info('%s stopped', this.hostname);
     this.emit('stopped');
   }
-}
-
-function preview(value: unknown): string {
-  let text: string;
-  try {
-    text = JSON.stringify(value) ?? 'null';
-  } catch {
-    text = String(value);
-  }
-  return text.length > 200 ? `${text.slice(0, 197)}...` : text;
 }

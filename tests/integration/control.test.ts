@@ -118,7 +118,7 @@ for (const kind of ['memory', 'sqlite', 'redis'] as const) {
       const client = makeApp();
       const running = await client.sendTask('tasks.sleep', [1500], { queue: w.queues[0] });
       const later = await client.sendTask('tasks.add', [1, 2], { queue: w.queues[0], countdown: 60 });
-      await until(() => w.state.active.size === 1 && w.state.scheduled.size === 1, 10_000);
+      await until(() => w.state.active.size === 1 && w.scheduledRequests().length === 1, 10_000);
       const i = client.control.inspect({ destination: [w.hostname], timeout: T });
       const active = (await i.active())[w.hostname] ?? [];
       expect(active).toHaveLength(1);

@@ -79,7 +79,7 @@ export interface PyCall {
   args?: unknown[];
   kwargs?: Record<string, unknown>;
   via?: 'send_task' | 'apply_async';
-  options?: { queue?: string; countdown?: number; priority?: number; expires?: number };
+  options?: { queue?: string; countdown?: number; priority?: number; expires?: number; time_limit?: number; soft_time_limit?: number };
   eta_in?: number;
   expires_at_in?: number;
   wait?: boolean;

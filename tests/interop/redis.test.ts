@@ -154,6 +154,16 @@ describe('Python producer -> celeriac worker (redis)', () => {
     expect(typeof record?.['traceback']).toBe('string');
   }, 40_000);
 
+  it('time limits sent by Python ([hard, soft] header): soft aborts the task signal, hard fails with billiard TimeLimitExceeded', async () => {
+    const { calls } = await run([
+      { task: 'interop.soft_wait', options: { soft_time_limit: 0.3, time_limit: 20 } },
+      { task: 'interop.hang', options: { time_limit: 0.5 } },
+    ]);
+    const [soft, hard] = calls as [PyOutcome, PyOutcome];
+    expect(soft).toMatchObject({ ok: true, state: 'SUCCESS', result: 'SoftTimeLimitExceeded' });
+    expect(hard).toMatchObject({ ok: false, state: 'FAILURE', exc_type: 'TimeLimitExceeded', exc_module: 'billiard.exceptions' });
+  }, 40_000);
+
   it('a celeriac task that retries once (task.retry()) and then succeeds: Python gets the final result', async () => {
     const { calls } = await run([{ task: 'interop.retry_once', args: [] }]);
     expect(calls[0]).toMatchObject({ ok: true, state: 'SUCCESS', result: 'retried 1' });

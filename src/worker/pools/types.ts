@@ -13,9 +13,15 @@ export interface TaskCall {
   args: unknown[];
   /** The request the task sees as its context (`task.request`). */
   request: TaskRequestInfo;
-  /** Aborted when the task must stop (soft time limit, revoke, cold shutdown). */
-  signal?: AbortSignal;
+  /** Aborted when the task must stop (soft time limit, revoke, cold shutdown); its signal is made on first read. */
+  abort: AbortController;
+  /** Seconds; set only when a limit applies (no timers otherwise). */
+  softTimeLimit?: number | null;
+  timeLimit?: number | null;
 }
+
+/** Why a pool ended a run itself: the worker records each differently. */
+export type PoolFailure = 'time-limit' | 'terminated' | 'worker-lost';
 
 /** An error as it leaves the pool: enough to store Celery's wire form and a traceback. */
 export interface PoolError {
@@ -24,15 +30,28 @@ export interface PoolError {
   stack: string | null;
   /** The original error, when it did not cross a thread or process boundary. */
   error?: unknown;
+  /** Set when the pool ended the run (hard time limit, terminate, the thread or child died). */
+  kind?: PoolFailure;
+  /** For a `task.retry()` that crossed a boundary: its options (countdown, eta as ISO, maxRetries, exc). */
+  retry?: { countdown?: number; eta?: string; maxRetries?: number | null; exc?: { name: string; message: string; stack: string | null } };
 }
 
 export type TaskOutcome =
   | { ok: true; value: unknown; runtime: number }
   | { ok: false; error: PoolError; runtime: number };
 
+/** Calls from a pool back to the worker. */
+export interface PoolHooks {
+  /** A task in a thread or child recorded a custom state (updateState). */
+  updateState?(taskId: string, state: string, meta: unknown): Promise<void>;
+  /** The pool replaced a thread or child (died, max tasks or memory reached). */
+  log?(level: 'info' | 'warn' | 'error', message: string): void;
+}
+
 export interface Pool {
   /** 'async', 'threads', 'processes': for banners and stats. */
   readonly name: string;
+  /** Slots now (changes with grow/shrink and autoscale). */
   readonly concurrency: number;
   /** Calls running now. */
   readonly active: number;
@@ -42,4 +61,16 @@ export interface Pool {
   apply(call: TaskCall): Promise<TaskOutcome>;
   /** Stops the pool; running calls are abandoned (the worker waits for them first on a warm stop). */
   stop(): Promise<void>;
+  /** Adds `n` slots / removes up to `n` slots (busy ones leave when their task ends). */
+  grow(n: number): void;
+  shrink(n: number): void;
+  /**
+   * Stops a running task: kills its thread or child (with `signal` for processes; SIGTERM by default).
+   * The async pool can only abort the task's signal. Returns false when the task is not running here.
+   */
+  terminate(taskId: string, signal?: string): boolean;
+  /** Process ids of the children (Celery's stats `pool.processes`); the worker's own pid for in-process pools. */
+  pids(): number[];
+  /** The process running a task (Celery's worker_pid in inspect replies). */
+  pidOf(taskId: string): number;
 }

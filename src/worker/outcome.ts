@@ -1,0 +1,93 @@
+/**
+ * What the worker does with a finished run: store SUCCESS, FAILURE, RETRY (and send the next attempt), or
+ * REVOKED (terminated); and whether the message is acked or handed back (a lost child with rejectOnWorkerLost).
+ */
+import type { Celeriac } from '../app/celeriac.js';
+import { MaxRetriesExceededError, SoftTimeLimitExceeded, TaskRevokedError, TimeLimitExceeded, WorkerLostError } from '../errors.js';
+import type { TaskOptions } from '../app/task.js';
+import type { Logger } from './logger.js';
+import type { TaskOutcome } from './pools/types.js';
+import type { ResultWriter } from './results.js';
+import { asRetry, decideRetry, sendRetry } from './retry.js';
+import type { Request } from './state.js';
+import { Workflow } from './workflow.js';
+import { revokedException } from '../protocol/result-meta.js';
+
+export interface OutcomeContext {
+  app: Celeriac;
+  results: ResultWriter;
+  logger: Logger;
+  /** Callbacks, chain steps and chord parts after a task finishes (./workflow.ts). */
+  workflow?: Workflow;
+  /** Called for a failure (state counters, events). */
+  failed(request: Request, error: unknown): void;
+  succeeded(request: Request, value: unknown): void;
+}
+
+/** 'ack' the message (or it was acked early), or 'requeue' it for another run. */
+export type Settlement = 'ack' | 'requeue';
+
+export async function recordOutcome(ctx: OutcomeContext, request: Request, opts: TaskOptions, outcome: TaskOutcome, store: boolean, acksLate: boolean): Promise<Settlement> {
+  const { task } = request;
+  const { results, logger } = ctx;
+  if (request.stateWrite) await request.stateWrite;
+  if (request.terminated !== undefined || (!outcome.ok && outcome.error.kind === 'terminated')) {
+    logger.warn('Task %s[%s] terminated (%s): REVOKED', task.name, task.id, request.terminated ?? 'SIGTERM');
+    if (store) await results.revoked(request, 'terminated');
+    if (Workflow.involved(task)) await ctx.workflow?.revoked(task, revokedException('terminated'));
+    return 'ack';
+  }
+  if (outcome.ok) {
+    if (logger.isLevelEnabled('info')) logger.info('Task %s[%s] succeeded in %ss: %s', task.name, task.id, outcome.runtime.toFixed(6), preview(outcome.value));
+    if (store) await results.success(request, outcome.value);
+    if (Workflow.involved(task)) await ctx.workflow?.succeeded(task, outcome.value);
+    ctx.succeeded(request, outcome.value);
+    return 'ack';
+  }
+  const crossed = outcome.error;
+  const thrown: unknown = crossed.error ?? rebuild(crossed.name, crossed.message, crossed.stack);
+  if (crossed.kind === 'worker-lost' && acksLate && opts.rejectOnWorkerLost) {
+    logger.error('Task %s[%s]: %s; handed back to the queue (rejectOnWorkerLost)', task.name, task.id, crossed.message);
+    return 'requeue';
+  }
+  let error = thrown;
+  let stack = crossed.stack;
+  const retry = crossed.kind ? undefined : asRetry(task, opts, thrown, crossed);
+  const decision = retry ? decideRetry(task, opts, retry) : undefined;
+  if (retry && decision?.retry) {
+    await sendRetry(ctx.app, task, request.delivery, decision);
+    logger.info('Task %s[%s] retry: %s', task.name, task.id, retry.message);
+    if (store) await results.retry(request, retry.exc, retry.exc instanceof Error ? (retry.exc.stack ?? stack) : stack);
+    return 'ack';
+  }
+  if (decision && !decision.retry) {
+    error = decision.error;
+    stack = error instanceof Error ? (error.stack ?? stack) : stack;
+  }
+  const e = error instanceof Error ? error : new Error(String(error));
+  logger.error('Task %s[%s] raised unexpected: %s: %s', task.name, task.id, e.name, e.message);
+  if (store) await results.failure(request, error, stack);
+  if (Workflow.involved(task)) await ctx.workflow?.failed(task, error, stack ?? null);
+  ctx.failed(request, error);
+  return 'ack';
+}
+
+/** Celeriac's own errors keep their class (and so their wire form) when they cross from a pool child. */
+const KNOWN: Record<string, new (message: string) => Error> = { SoftTimeLimitExceeded, TimeLimitExceeded, WorkerLostError, TaskRevokedError, MaxRetriesExceededError };
+
+function rebuild(name: string, message: string, stack: string | null): Error {
+  const Known = KNOWN[name];
+  const error = Known ? new Known(message) : Object.assign(new Error(message), { name });
+  if (stack) error.stack = stack;
+  return error;
+}
+
+function preview(value: unknown): string {
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? 'null';
+  } catch {
+    text = String(value);
+  }
+  return text.length > 200 ? `${text.slice(0, 197)}...` : text;
+}
