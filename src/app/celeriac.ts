@@ -13,6 +13,7 @@ import { uuid, type IdFactory } from '../util/ids.js';
 import { PluginRegistry } from '../util/plugins.js';
 import { maskUrl } from '../util/url.js';
 import { Producer } from './producer.js';
+import { publishTarget } from './queues.js';
 import { AsyncResult, type ResultSource } from './result.js';
 import { Router } from './routes.js';
 import { Task, type ApplyOptions, type RegisteredTask, type TaskOptions, type TaskSender } from './task.js';
@@ -56,7 +57,7 @@ export class Celeriac implements TaskSender, ResultSource {
     };
     plugins?.(this.plugins);
     this.clock = clock ?? systemClock;
-    this.router = new Router(this.conf.taskRoutes, this.conf.defaultQueue);
+    this.router = new Router(this.conf.taskRoutes, this.conf.defaultQueue, (queue) => publishTarget(this.conf, queue));
     this.producer = new Producer({
       conf: this.conf,
       router: this.router,

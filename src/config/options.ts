@@ -17,6 +17,19 @@ const route = z.union([
   }).strict(),
 ]);
 
+const exchangeSpec = z.union([
+  z.string().min(1),
+  z.object({ name: z.string().min(1), type: z.enum(['direct', 'topic', 'fanout']).default('direct') }).strict(),
+]);
+
+/** One entry of `queues` (Celery's task_queues): the queue, its exchange and binding key, its priority levels. */
+const queueSpec = z.object({
+  name: z.string().min(1),
+  exchange: exchangeSpec.optional(),
+  routingKey: z.string().optional(),
+  maxPriority: z.number().int().min(1).max(255).optional(),
+}).strict();
+
 export interface OptionSpec<S extends z.ZodTypeAny> {
   schema: S;
   default: z.input<S>;
@@ -45,6 +58,8 @@ export const OPTIONS = {
   visibilityTimeout: option({ schema: z.number().int().min(1000), default: 3_600_000, env: 'CELERIAC_VISIBILITY_TIMEOUT', doc: 'ms before an unacked message of a vanished worker is delivered again.' }),
   brokerOptions: option({ schema: z.record(z.string(), z.unknown()), default: {}, doc: 'Options passed to the broker plug-in (see its header).' }),
   backendOptions: option({ schema: z.record(z.string(), z.unknown()), default: {}, doc: 'Options passed to the result backend plug-in.' }),
+  queues: option({ schema: z.array(queueSpec), default: [], doc: "Celery's task_queues: [{ name, exchange: { name, type: 'direct' | 'topic' | 'fanout' }, routingKey, maxPriority }]; unlisted queues get a direct exchange named after them." }),
+  queueMaxPriority: option({ schema: z.number().int().min(0).max(255), default: 0, env: 'CELERIAC_QUEUE_MAX_PRIORITY', doc: "Celery's task_queue_max_priority: x-max-priority of queues that set none (0 = no priority queues)." }),
   logLevel: option({ schema: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']), default: 'info', env: 'CELERIAC_LOG_LEVEL', doc: 'Log level of workers and the CLI.' }),
 } as const;
 
@@ -57,3 +72,4 @@ export type Config = { [K in OptionName]: z.output<(typeof OPTIONS)[K]['schema']
 export type ConfigInput = { [K in OptionName]?: z.input<(typeof OPTIONS)[K]['schema']> };
 
 export type RouteSpec = z.output<typeof route>;
+export type QueueSpec = z.output<typeof queueSpec>;
