@@ -19,5 +19,6 @@ export function registerBuiltins({ transports, backends }: Plugins): void {
     .register('sqlite', async () => (await import('./backend/sqlite/index.js')).createBackend)
     .register('redis', async () => (await import('./backend/redis/index.js')).createBackend)
     .register('rediss', async () => (await import('./backend/redis/index.js')).createBackend)
-    .register('redis+socket', async () => (await import('./backend/redis/index.js')).createBackend);
+    .register('redis+socket', async () => (await import('./backend/redis/index.js')).createBackend)
+    .register('rpc', async () => (await import('./backend/rpc/index.js')).createBackend);
 }

@@ -20,6 +20,8 @@ export interface ProducerDeps {
   codec: Codec;
   clock: Clock;
   ids: IdFactory;
+  /** reply_to of every message (the app's oid, as Celery sets it). */
+  replyTo?: string;
   connection(): Promise<Transport>;
 }
 
@@ -86,6 +88,7 @@ export class Producer {
         groupIndex: options.groupIndex,
         shadow: options.shadow,
         origin: this.origin,
+        replyTo: this.deps.replyTo,
         ignoreResult: options.ignoreResult ?? defaults.ignoreResult ?? conf.taskIgnoreResult,
         priority: options.priority ?? route.priority ?? defaults.priority,
         headers: options.headers,
