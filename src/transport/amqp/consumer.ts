@@ -52,11 +52,16 @@ export class AmqpConsumer implements Consumer {
     this.options.onError?.(error);
   }
 
-  /** The live channel, opened (and the queues consumed again) when there is none. */
-  private open(): Promise<Channel> {
+  /**
+   * The live channel, opened (and the queues consumed again) when there is none. `on` is the new connection
+   * during a restore, which must not wait for the session (it is what the session waits for).
+   */
+  private open(on?: ChannelModel): Promise<Channel> {
     if (this.channel) return Promise.resolve(this.channel);
-    this.opening ??= (async () => {
-      const connection = await this.host.connection();
+    if (this.opening && !on) return this.opening;
+    const opening = (async () => {
+      const connection = on ?? (await this.host.connection());
+      if (this.channel) return this.channel; // a restore opened one meanwhile
       const ch = await connection.createChannel();
       const generation = ++this.generation;
       ch.on('error', () => undefined);
@@ -71,8 +76,13 @@ export class AmqpConsumer implements Consumer {
         throw error;
       }
       return ch;
-    })().finally(() => (this.opening = undefined));
-    return this.opening;
+    })();
+    this.opening = opening;
+    void opening.then(
+      () => this.opening === opening && (this.opening = undefined),
+      () => this.opening === opening && (this.opening = undefined),
+    );
+    return opening;
   }
 
   private dropUnsettled(): void {
@@ -103,12 +113,12 @@ export class AmqpConsumer implements Consumer {
   }
 
   /** After a reconnect: a new channel on the new connection, consuming every queue again. */
-  async restore(): Promise<void> {
+  async restore(connection: ChannelModel): Promise<void> {
     if (this.closed) return;
     this.channel = undefined;
     this.tags.clear();
     this.dropUnsettled();
-    await this.open();
+    await this.open(connection);
   }
 
   /** Called by the transport when the connection is lost. */

@@ -26,6 +26,8 @@ export class AmqpSession {
   private waiting: Promise<ChannelModel> | undefined;
   private closed = false;
   private timer: NodeJS.Timeout | undefined;
+  /** Fails the operations waiting for a reconnect (on close). */
+  private abandon: ((error: Error) => void) | undefined;
 
   constructor(
     readonly url: string,
@@ -94,6 +96,7 @@ export class AmqpSession {
       rejectReady = reject;
     });
     this.waiting.catch(() => undefined);
+    this.abandon = rejectReady;
     const attempt = (n: number): void => {
       this.timer = setTimeout(() => {
         this.timer = undefined;
@@ -106,8 +109,13 @@ export class AmqpSession {
               c.close().catch(() => undefined);
               return attempt(n + 1);
             }
+            if (this.closed) {
+              c.close().catch(() => undefined);
+              return rejectReady(new TransportError('the AMQP transport was closed while reconnecting'));
+            }
             this.current = c;
             this.waiting = undefined;
+            this.abandon = undefined;
             resolveReady(c);
           },
           () => attempt(n + 1),
@@ -120,6 +128,7 @@ export class AmqpSession {
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
+    this.abandon?.(new TransportError('the AMQP transport was closed while reconnecting'));
     const c = this.current;
     this.current = undefined;
     await c?.close().catch(() => undefined);

@@ -100,7 +100,7 @@ export class AmqpTransport implements Transport {
     await ch.close();
     this.ops = Promise.resolve(connection.createChannel()).then((c) => this.watchOps(c));
     await this.ops;
-    await Promise.all([...this.consumers].map((c) => c.restore()));
+    await Promise.all([...this.consumers].map((c) => c.restore(connection)));
   }
 
   private watchOps(ch: Channel): Channel {

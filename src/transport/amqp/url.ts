@@ -100,7 +100,9 @@ export function amqpError(endpoint: AmqpEndpoint, url: string, what: string, err
       { cause: error },
     );
   }
-  if (code === 530 || /NOT[_-]ALLOWED/.test(raw)) {
+  // RabbitMQ answers connection.open for a vhost the user may not use with connection.close 530, which
+  // amqplib reports only as "Expected ConnectionOpenOk; got <ConnectionClose ...>".
+  if (code === 530 || /NOT[_-]ALLOWED|Expected ConnectionOpenOk; got <ConnectionClose/.test(raw)) {
     return new TransportError(
       `RabbitMQ refused user '${endpoint.username}' access to ${where} (no permissions there, or the vhost does not exist). ` +
         `Create it with rabbitmqctl add_vhost '${endpoint.vhost}' and grant access with rabbitmqctl set_permissions -p '${endpoint.vhost}' '${endpoint.username}' '.*' '.*' '.*' (${raw})`,
