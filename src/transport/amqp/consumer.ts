@@ -35,7 +35,8 @@ export class AmqpConsumer implements Consumer {
   private closed = false;
   private opening: Promise<Channel> | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
-  private readonly unsettled = new Map<number, { queue: string; settle: () => void }>();
+  /** Delivery tag -> queue, of what this channel delivered and nobody settled yet. */
+  private readonly unsettled = new Map<number, string>();
 
   constructor(
     private readonly host: ConsumerHost,
@@ -86,7 +87,7 @@ export class AmqpConsumer implements Consumer {
   }
 
   private dropUnsettled(): void {
-    for (const u of this.unsettled.values()) this.host.held(u.queue, -1);
+    for (const queue of this.unsettled.values()) this.host.held(queue, -1);
     this.unsettled.clear();
   }
 
@@ -161,7 +162,7 @@ export class AmqpConsumer implements Consumer {
       this.host.held(queue, -1);
       fn();
     };
-    this.unsettled.set(tag, { queue, settle: () => undefined });
+    this.unsettled.set(tag, queue);
     this.host.held(queue, 1);
     const delivery: Delivery = {
       message: rawMessage(msg),
