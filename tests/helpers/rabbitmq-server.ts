@@ -1,0 +1,91 @@
+// A private RabbitMQ node (its own node name, ports, data and log folders; never the shared one), for
+// tests that stop and restart the broker. Started in the foreground as a child process; rabbitmq-server
+// switches to the rabbitmq user, so the folders are handed to it. Needs root, like rabbitmqctl.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chownSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { randomInt, randomUUID } from 'node:crypto';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { rabbitmqctl } from './amqp.js';
+
+/** A free port below the ephemeral range (RabbitMQ 3.10 here could not listen on some ports above it). */
+async function lowFreePort(): Promise<number> {
+  for (;;) {
+    const port = randomInt(20_000, 30_000);
+    const free = await new Promise<boolean>((resolve) => {
+      const srv = createServer();
+      srv.once('error', () => resolve(false));
+      srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
+}
+
+export interface PrivateRabbit {
+  url: string;
+  node: string;
+  start(): Promise<void>;
+  /** Stops the node (clean shutdown; durable queues and persistent messages stay on disk). */
+  stop(): Promise<void>;
+  /** Stops the node and deletes its folders. */
+  remove(): Promise<void>;
+}
+
+export async function privateRabbit(): Promise<PrivateRabbit> {
+  const port = await lowFreePort();
+  const dist = await lowFreePort();
+  const node = `celeriac-test-${randomUUID().slice(0, 8)}@localhost`;
+  const dir = mkdtempSync(join(tmpdir(), 'celeriac-rabbit-'));
+  for (const d of ['mnesia', 'log']) mkdirSync(join(dir, d));
+  writeFileSync(join(dir, 'enabled_plugins'), '[].\n');
+  writeFileSync(join(dir, 'rabbitmq.conf'), `listeners.tcp.1 = 127.0.0.1:${port}\nloopback_users = none\n`);
+  const owner = statSync('/var/lib/rabbitmq', { throwIfNoEntry: false });
+  const chown = (p: string): void => {
+    if (owner) chownSync(p, owner.uid, owner.gid);
+  };
+  for (const p of ['', 'mnesia', 'log', 'enabled_plugins', 'rabbitmq.conf']) chown(join(dir, p));
+  const env = {
+    ...process.env,
+    RABBITMQ_NODENAME: node,
+    RABBITMQ_DIST_PORT: String(dist),
+    RABBITMQ_CONFIG_FILE: join(dir, 'rabbitmq.conf'),
+    RABBITMQ_MNESIA_BASE: join(dir, 'mnesia'),
+    RABBITMQ_LOG_BASE: join(dir, 'log'),
+    RABBITMQ_ENABLED_PLUGINS_FILE: join(dir, 'enabled_plugins'),
+    RABBITMQ_PID_FILE: join(dir, 'pid'),
+  };
+  let child: ChildProcess | undefined;
+  const stop = async (): Promise<void> => {
+    const c = child;
+    child = undefined;
+    if (!c || c.exitCode !== null) return;
+    const exited = new Promise((r) => c.once('exit', r));
+    await rabbitmqctl('-n', node, 'stop').catch(() => c.kill('SIGKILL'));
+    await exited;
+  };
+  return {
+    url: `amqp://guest:guest@127.0.0.1:${port}//`,
+    node,
+    async start() {
+      const c = (child = spawn('rabbitmq-server', [], { env, stdio: 'ignore' }));
+      // await_startup fails until the node has registered with epmd: retry until it answers.
+      const deadline = Date.now() + 120_000;
+      for (;;) {
+        if (c.exitCode !== null) throw new Error(`rabbitmq-server ${node} exited (${String(c.exitCode)}); see ${join(dir, 'log')}`);
+        try {
+          await rabbitmqctl('-n', node, 'await_startup', '--timeout', '60');
+          return;
+        } catch (error) {
+          if (Date.now() > deadline) throw error;
+          await new Promise((r) => setTimeout(r, 500));
+        }
+      }
+    },
+    stop,
+    async remove() {
+      await stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
