@@ -5,7 +5,9 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Celeriac, RemoteTaskError, type AsyncResult } from '../../src/index.js';
+import { createTransport } from '../../src/transport/amqp/index.js';
 import { createVhost, rabbitmqctl, type Vhost } from '../helpers/amqp.js';
+import { until } from '../helpers/temp.js';
 import { spawnCli, spawnProcess, type Spawned } from '../helpers/processes.js';
 import { REDIS_URL } from '../helpers/redis.js';
 import { cleanupRedis, INTEROP_APP, PY_DIR, PYTHON, pythonEnv, requirePythonCelery, runPythonProducer, stopProcess, type PyCall, type PyOutcome } from './helpers.js';
@@ -78,6 +80,14 @@ for (const results of ['rpc://', REDIS_URL] as const) {
       vhost = await createVhost();
       // Python declares first here; celeriac's worker then declares the same queues without PRECONDITION_FAILED.
       queuedFirst = (await run([0, 3, 9, 6].map((p) => ({ task: 'interop.seq', args: [`p${p}`], options: { queue: 'celery', priority: p }, wait: false })))).calls;
+      // Python publishes without confirms: on a busy machine RabbitMQ may still be taking them in when the
+      // producer exits. The priority order only applies to what is waiting, so wait for all four.
+      const probe = createTransport(vhost.url, {});
+      try {
+        await until(async () => (await probe.queueInfo('celery')).messages === 4, 30_000, 50);
+      } finally {
+        await probe.close();
+      }
       worker = await startCeleriac(vhost.url, results);
     }, 120_000);
 

@@ -8,7 +8,7 @@
  *   x-expires = result_expires; reply body `{task_id, status, result, traceback, children}` in JSON,
  *   delivery_mode 1 (transient). Python producers read celeriac results and the other way round.
  * - Results go only to the process that sent the task (as in Celery): `getMeta()` of a task sent
- *   elsewhere stays PENDING. States are not kept after the process exits.
+ *   elsewhere stays PENDING. The latest 10,000 states are kept in memory, none after the process exits.
  * - Rides on the app's broker transport (whatever it is): needs the default exchange to route to a queue
  *   by name. On amqp:// that is RabbitMQ itself; on redis:// and sqlite:// the same queues are emulated
  *   (works celeriac to celeriac; Celery's own rpc backend wants AMQP).
@@ -25,6 +25,9 @@ import { pendingMeta, type ResultMeta } from '../../protocol/result-meta.js';
 import { isReady } from '../../protocol/states.js';
 import type { Consumer, Delivery, Transport } from '../../transport/types.js';
 import type { BackendFactory, BackendOptions, ReplyAddress, ResultBackend, WaitOptions } from '../types.js';
+
+/** States kept for getMeta() after they arrived (the oldest are dropped first). */
+const KEEP = 10_000;
 
 interface Waiter {
   resolve(meta: ResultMeta): void;
@@ -105,7 +108,9 @@ export class RpcBackend implements ResultBackend {
     };
     const current = this.states.get(taskId);
     if (current && isReady(current.status) && !isReady(meta.status)) return;
+    this.states.delete(taskId); // re-inserted last: the Map's order is the eviction order
     this.states.set(taskId, meta);
+    if (this.states.size > KEEP) this.states.delete(this.states.keys().next().value as string);
     if (!isReady(meta.status)) return;
     const waiting = this.waiters.get(taskId);
     this.waiters.delete(taskId);
