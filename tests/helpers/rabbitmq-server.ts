@@ -1,8 +1,8 @@
 // A private RabbitMQ node (its own node name, ports, data and log folders; never the shared one), for
 // tests that stop and restart the broker. Started in the foreground as a child process; rabbitmq-server
 // switches to the rabbitmq user, so the folders are handed to it. Needs root, like rabbitmqctl.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { chownSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { chownSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { randomInt, randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -24,6 +24,9 @@ async function lowFreePort(): Promise<number> {
 
 export interface PrivateRabbit {
   url: string;
+  /** amqps:// URL of the TLS listener (with `tls: true`), and the CA that signed its certificate. */
+  tlsUrl: string;
+  caFile: string;
   node: string;
   start(): Promise<void>;
   /** Stops the node (clean shutdown; durable queues and persistent messages stay on disk). */
@@ -32,19 +35,36 @@ export interface PrivateRabbit {
   remove(): Promise<void>;
 }
 
-export async function privateRabbit(): Promise<PrivateRabbit> {
+/** A CA and a server certificate for 127.0.0.1 signed by it (openssl), in `dir`. */
+function makeCertificates(dir: string): void {
+  const ssl = (...args: string[]): void => void execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
+  ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=celeriac test CA');
+  ssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1');
+  writeFileSync(join(dir, 'san.ext'), 'subjectAltName = IP:127.0.0.1, DNS:localhost\n');
+  ssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '2', '-extfile', 'san.ext');
+}
+
+export async function privateRabbit(options: { tls?: boolean } = {}): Promise<PrivateRabbit> {
   const port = await lowFreePort();
   const dist = await lowFreePort();
+  const tlsPort = options.tls ? await lowFreePort() : 0;
   const node = `celeriac-test-${randomUUID().slice(0, 8)}@localhost`;
   const dir = mkdtempSync(join(tmpdir(), 'celeriac-rabbit-'));
   for (const d of ['mnesia', 'log']) mkdirSync(join(dir, d));
   writeFileSync(join(dir, 'enabled_plugins'), '[].\n');
-  writeFileSync(join(dir, 'rabbitmq.conf'), `listeners.tcp.1 = 127.0.0.1:${port}\nloopback_users = none\n`);
+  let conf = `listeners.tcp.1 = 127.0.0.1:${port}\nloopback_users = none\n`;
+  if (options.tls) {
+    makeCertificates(dir);
+    conf += `listeners.ssl.1 = 127.0.0.1:${tlsPort}\nssl_options.cacertfile = ${join(dir, 'ca.pem')}\nssl_options.certfile = ${join(dir, 'server.pem')}\n`;
+    conf += `ssl_options.keyfile = ${join(dir, 'server.key')}\nssl_options.verify = verify_none\nssl_options.fail_if_no_peer_cert = false\n`;
+  }
+  writeFileSync(join(dir, 'rabbitmq.conf'), conf);
   const owner = statSync('/var/lib/rabbitmq', { throwIfNoEntry: false });
   const chown = (p: string): void => {
     if (owner) chownSync(p, owner.uid, owner.gid);
   };
-  for (const p of ['', 'mnesia', 'log', 'enabled_plugins', 'rabbitmq.conf']) chown(join(dir, p));
+  for (const p of readdirSync(dir)) chown(join(dir, p));
+  chown(dir);
   const env = {
     ...process.env,
     RABBITMQ_NODENAME: node,
@@ -66,6 +86,8 @@ export async function privateRabbit(): Promise<PrivateRabbit> {
   };
   return {
     url: `amqp://guest:guest@127.0.0.1:${port}//`,
+    tlsUrl: `amqps://guest:guest@127.0.0.1:${tlsPort}//`,
+    caFile: join(dir, 'ca.pem'),
     node,
     async start() {
       const c = (child = spawn('rabbitmq-server', [], { env, stdio: 'ignore' }));

@@ -3,6 +3,7 @@
  * errors RabbitMQ answers with, reworded to name the vhost, the user and the permission that is missing.
  */
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { ConfigError, TransportError } from '../../errors.js';
 import { maskUrl, urlQuery } from '../../util/url.js';
 
@@ -52,7 +53,7 @@ export function parseAmqpUrl(url: string, option: Lookup): AmqpEndpoint {
     if (ca) tls['ca'] = [ca];
     if (cert) tls['cert'] = cert;
     if (key) tls['key'] = key;
-    tls['servername'] = parsed.hostname;
+    if (!isIP(parsed.hostname.replace(/^\[(.*)\]$/, '$1'))) tls['servername'] = parsed.hostname;
   }
   return {
     protocol,
