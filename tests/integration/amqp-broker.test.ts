@@ -59,6 +59,20 @@ describe('amqp:// broker', () => {
     expect((e3 as Error).message).toMatch(new RegExp(`consume queue 'q3'.*lacks the read permission on vhost '${noRead.name}'`));
   }, 90_000);
 
+  it('a dead letter that cannot be kept (no write permission there): reject() says so, the message is not held forever', async () => {
+    const v = await vhost(['.*', '^(?!celeriac\\.dead-letter).*', '.*']);
+    const t = transport(v.url);
+    await t.declareQueue({ name: 'work', durable: true });
+    await t.publish(msg('poison'), { exchange: '', routingKey: 'work' });
+    const got: Delivery[] = [];
+    const c = t.createConsumer({ prefetch: 1, onMessage: (d) => got.push(d) });
+    await c.consume('work');
+    await until(() => got.length === 1, 20_000);
+    const err = await (got[0] as Delivery).reject({ requeue: false, reason: 'malformed: test' }).catch((e: unknown) => e);
+    expect((err as Error).message).toMatch(/bind the dead-letter queue 'celeriac.dead-letter'.*lacks the write permission on vhost/);
+    expect(await t.queueInfo('work')).toEqual({ name: 'work', messages: 0, unacked: 0 });
+  }, 60_000);
+
   it('a wrong password: the login is refused, the password is not shown', async () => {
     const v = await vhost();
     const err = await transport(v.url.replace(v.password, 'not-the-password')).connect().catch((e: unknown) => e);

@@ -175,7 +175,13 @@ export class AmqpConsumer implements Consumer {
       reject: async ({ requeue, reason }) => {
         if (!live()) return;
         if (requeue) return settle(() => ch.nack(msg, false, true));
-        await this.host.deadLetter(delivery, reason ?? 'rejected');
+        try {
+          await this.host.deadLetter(delivery, reason ?? 'rejected');
+        } catch (error) {
+          // Not kept: reject it to RabbitMQ (dropped, or its own dead-lettering by policy) rather than hold it forever.
+          settle(() => ch.nack(msg, false, false));
+          throw error;
+        }
         settle(() => ch.ack(msg));
       },
     };

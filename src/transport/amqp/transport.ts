@@ -186,11 +186,13 @@ export class AmqpTransport implements Transport {
 
   private declareDeadLetters(): Promise<void> {
     const { deadLetterQueue: queue, deadLetterExchange: exchange, deadLetterMax } = this.options;
-    this.deadDeclared ??= this.op('declare the dead-letter store', 'configure', async (ch) => {
-      await ch.assertExchange(exchange, 'topic', { durable: true, autoDelete: false });
-      await ch.assertQueue(queue, { durable: true, autoDelete: false, arguments: { 'x-max-length': deadLetterMax } });
-      await ch.bindQueue(queue, exchange, '#');
-    });
+    this.deadDeclared ??= (async () => {
+      await this.op(`declare the dead-letter exchange and queue '${queue}'`, 'configure', async (ch) => {
+        await ch.assertExchange(exchange, 'topic', { durable: true, autoDelete: false });
+        await ch.assertQueue(queue, { durable: true, autoDelete: false, arguments: { 'x-max-length': deadLetterMax } });
+      });
+      await this.op(`bind the dead-letter queue '${queue}'`, 'write', (ch) => ch.bindQueue(queue, exchange, '#'));
+    })();
     this.deadDeclared.catch(() => (this.deadDeclared = undefined));
     return this.deadDeclared;
   }
