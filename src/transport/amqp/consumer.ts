@@ -113,13 +113,20 @@ export class AmqpConsumer implements Consumer {
     }, backoffDelay(attempt, REOPEN));
   }
 
-  /** After a reconnect: a new channel on the new connection, consuming every queue again. */
+  /**
+   * After a reconnect: a new channel on the new connection, consuming every queue again. A failure (a queue
+   * gone that this transport never declared) is reported and retried with back-off, without holding up the
+   * connection for everyone else.
+   */
   async restore(connection: ChannelModel): Promise<void> {
     if (this.closed) return;
     this.channel = undefined;
     this.tags.clear();
     this.dropUnsettled();
-    await this.open(connection);
+    await this.open(connection).catch((error: unknown) => {
+      this.report(this.host.wrap(`resume consuming ${this.active.join(', ')}`, error));
+      this.scheduleReopen(1);
+    });
   }
 
   /** Called by the transport when the connection is lost. */
