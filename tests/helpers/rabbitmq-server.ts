@@ -81,7 +81,10 @@ export async function privateRabbit(options: { tls?: boolean } = {}): Promise<Pr
     child = undefined;
     if (!c || c.exitCode !== null) return;
     const exited = new Promise((r) => c.once('exit', r));
-    await rabbitmqctl('-n', node, 'stop').catch(() => c.kill('SIGKILL'));
+    // rabbitmq-server is a script that starts the Erlang VM: on failure kill its whole process group.
+    await rabbitmqctl('-n', node, 'stop').catch(() => {
+      if (c.pid) process.kill(-c.pid, 'SIGKILL');
+    });
     await exited;
   };
   return {
@@ -90,7 +93,7 @@ export async function privateRabbit(options: { tls?: boolean } = {}): Promise<Pr
     caFile: join(dir, 'ca.pem'),
     node,
     async start() {
-      const c = (child = spawn('rabbitmq-server', [], { env, stdio: 'ignore' }));
+      const c = (child = spawn('rabbitmq-server', [], { env, stdio: 'ignore', detached: true }));
       // await_startup fails until the node has registered with epmd: retry until it answers.
       const deadline = Date.now() + 120_000;
       for (;;) {
@@ -99,7 +102,10 @@ export async function privateRabbit(options: { tls?: boolean } = {}): Promise<Pr
           await rabbitmqctl('-n', node, 'await_startup', '--timeout', '60');
           return;
         } catch (error) {
-          if (Date.now() > deadline) throw error;
+          if (Date.now() > deadline) {
+            await stop();
+            throw error;
+          }
           await new Promise((r) => setTimeout(r, 500));
         }
       }
