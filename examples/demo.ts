@@ -1,4 +1,5 @@
-// The demo behind `npm run demo`: a worker process and this producer on a fresh embedded SQLite file.
+// The demo behind `npm run demo`: a worker process and this producer on a fresh embedded SQLite file
+// (or the broker in CELERIAC_BROKER_URL, e.g. amqp://guest:guest@127.0.0.1:5672//).
 // Sends 10,000 tasks.add(i, i), checks every result is 2*i, prints the rate, stops the worker, cleans up.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -14,10 +15,13 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const tty = process.stdout.isTTY === true;
 
 // The app reads CELERIAC_BROKER_URL / CELERIAC_RESULT_BACKEND when it is created, so set them before importing it.
+// Both default to a fresh SQLite file; a broker given in the environment (amqp://, redis://) is used as it is,
+// with results in that file unless CELERIAC_RESULT_BACKEND names a backend too (rpc://, redis://).
 const dir = mkdtempSync(join(tmpdir(), 'celeriac-demo-'));
-const url = `sqlite://${join(dir, 'celeriac.db')}`;
+const file = `sqlite://${join(dir, 'celeriac.db')}`;
+const url = process.env['CELERIAC_BROKER_URL'] || file;
 process.env['CELERIAC_BROKER_URL'] = url;
-process.env['CELERIAC_RESULT_BACKEND'] = url;
+process.env['CELERIAC_RESULT_BACKEND'] = process.env['CELERIAC_RESULT_BACKEND'] || file;
 const { app, add, hello } = await import('./tasks.js');
 
 const say = (line: string): void => void process.stdout.write(`${line}\n`);

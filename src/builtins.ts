@@ -10,11 +10,15 @@ export function registerBuiltins({ transports, backends }: Plugins): void {
     .register('sqlite', async () => (await import('./transport/sqlite/index.js')).createTransport)
     .register('redis', async () => (await import('./transport/redis/index.js')).createTransport)
     .register('rediss', async () => (await import('./transport/redis/index.js')).createTransport)
-    .register('redis+socket', async () => (await import('./transport/redis/index.js')).createTransport);
+    .register('redis+socket', async () => (await import('./transport/redis/index.js')).createTransport)
+    .register('amqp', async () => (await import('./transport/amqp/index.js')).createTransport)
+    .register('amqps', async () => (await import('./transport/amqp/index.js')).createTransport)
+    .register('pyamqp', async () => (await import('./transport/amqp/index.js')).createTransport);
   backends
     .register('memory', async () => (await import('./backend/memory/index.js')).createBackend)
     .register('sqlite', async () => (await import('./backend/sqlite/index.js')).createBackend)
     .register('redis', async () => (await import('./backend/redis/index.js')).createBackend)
     .register('rediss', async () => (await import('./backend/redis/index.js')).createBackend)
-    .register('redis+socket', async () => (await import('./backend/redis/index.js')).createBackend);
+    .register('redis+socket', async () => (await import('./backend/redis/index.js')).createBackend)
+    .register('rpc', async () => (await import('./backend/rpc/index.js')).createBackend);
 }

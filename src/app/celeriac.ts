@@ -13,6 +13,7 @@ import { uuid, type IdFactory } from '../util/ids.js';
 import { PluginRegistry } from '../util/plugins.js';
 import { maskUrl } from '../util/url.js';
 import { Producer } from './producer.js';
+import { publishTarget } from './queues.js';
 import { AsyncResult, type ResultSource } from './result.js';
 import { Router } from './routes.js';
 import { Task, type ApplyOptions, type RegisteredTask, type TaskOptions, type TaskSender } from './task.js';
@@ -51,6 +52,9 @@ export class Celeriac implements TaskSender, ResultSource {
   private transport: Promise<Transport> | undefined;
   private backend: Promise<ResultBackend> | undefined;
   private connectedBackend: ResultBackend | undefined;
+  private replies: Promise<void> | undefined;
+  /** This app's reply queue (Celery's app.oid): reply_to of every task it sends; rpc:// results come back there. */
+  readonly oid: string;
 
   constructor(
     readonly main: string = 'celeriac',
@@ -64,13 +68,15 @@ export class Celeriac implements TaskSender, ResultSource {
     };
     plugins?.(this.plugins);
     this.clock = clock ?? systemClock;
-    this.router = new Router(this.conf.taskRoutes, this.conf.defaultQueue);
+    this.oid = uuid();
+    this.router = new Router(this.conf.taskRoutes, this.conf.defaultQueue, (queue) => publishTarget(this.conf, queue));
     this.producer = new Producer({
       conf: this.conf,
       router: this.router,
       codec: this.codecs.byNameOrThrow(this.conf.taskSerializer),
       clock: this.clock,
       ids: ids ?? uuid,
+      replyTo: this.oid,
       connection: () => this.connection(),
     });
     this.control = new Control(() => this.connection(), {
@@ -117,6 +123,7 @@ export class Celeriac implements TaskSender, ResultSource {
 
   async sendTaskMessage<R>(name: string, args: readonly unknown[], options: ApplyOptions, defaults: TaskOptions): Promise<AsyncResult<R>> {
     const prepared = this.producer.prepare(name, args, options, defaults);
+    await this.prepareReplies();
     await this.producer.send(prepared);
     return new AsyncResult<R>(prepared.id, this);
   }
@@ -124,8 +131,22 @@ export class Celeriac implements TaskSender, ResultSource {
   /** Sends many tasks in one batch (pipelined where the broker allows). */
   async sendMany<R = unknown>(calls: readonly { name: string; args?: readonly unknown[]; options?: ApplyOptions }[]): Promise<AsyncResult<R>[]> {
     const prepared = calls.map((c) => this.producer.prepare(c.name, c.args ?? [], c.options ?? {}, this.registry.get(c.name)?.options ?? {}));
+    await this.prepareReplies();
     await this.producer.sendMany(prepared);
     return prepared.map((p) => new AsyncResult<R>(p.id, this));
+  }
+
+  /**
+   * Before the first send: lets the result backend get ready for replies (rpc:// declares the reply queue, so
+   * a fast worker's result is not lost). A backend that cannot connect yet fails later, in get().
+   */
+  private prepareReplies(): Promise<void> {
+    this.replies ??= this.resultBackend()
+      .then((b) => b.prepareReplies?.())
+      .catch(() => {
+        this.replies = undefined;
+      });
+    return this.replies;
   }
 
   /** The context of the task running in the current async call chain, if any. */
@@ -183,7 +204,7 @@ export class Celeriac implements TaskSender, ResultSource {
     if (this.backend) return this.backend;
     const opening: Promise<ResultBackend> = (async () => {
       const factory = await this.plugins.backends.resolve(this.conf.backend);
-      const backend = factory(this.conf.backend, { resultExpires: this.conf.resultExpires, ...this.conf.backendOptions });
+      const backend = factory(this.conf.backend, { resultExpires: this.conf.resultExpires, replyTo: this.oid, broker: () => this.connection(), ...this.conf.backendOptions });
       await backend.connect();
       return backend;
     })().then((backend) => {
@@ -214,6 +235,7 @@ export class Celeriac implements TaskSender, ResultSource {
     this.transport = undefined;
     this.backend = undefined;
     this.connectedBackend = undefined;
+    this.replies = undefined;
     await Promise.all([t?.then((x) => x.close()).catch(() => undefined), b?.then((x) => x.close()).catch(() => undefined)]);
   }
 }

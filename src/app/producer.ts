@@ -10,6 +10,7 @@ import type { RawMessage } from '../protocol/message.js';
 import type { OutgoingMessage, Transport } from '../transport/types.js';
 import type { Clock } from '../util/clock.js';
 import type { IdFactory } from '../util/ids.js';
+import { exchangeType, queueTopology } from './queues.js';
 import type { Route, Router } from './routes.js';
 import type { ApplyOptions, TaskOptions } from './task.js';
 
@@ -19,6 +20,8 @@ export interface ProducerDeps {
   codec: Codec;
   clock: Clock;
   ids: IdFactory;
+  /** reply_to of every message (the app's oid, as Celery sets it). */
+  replyTo?: string;
   connection(): Promise<Transport>;
 }
 
@@ -37,19 +40,20 @@ export class Producer {
 
   /**
    * Declares a route's queue the way Celery does: the queue, plus a direct exchange named after it and
-   * bound with its name (so kombu can route to it by exchange too); and the route's own exchange and
-   * binding when it names one.
+   * bound with its name (so kombu can route to it by exchange too), or the exchange and key `queues`
+   * configures for it; and the route's own exchange and binding when it names one.
    */
   declareRoute(transport: Transport, route: Route): Promise<void> {
     const key = `${route.exchange}\u0000${route.queue}\u0000${route.routingKey}`;
     let done = this.declared.get(key);
     if (!done) {
       done = (async () => {
-        await transport.declareQueue({ name: route.queue, durable: true });
-        await transport.declareExchange({ name: route.queue, type: 'direct', durable: true });
-        await transport.bindQueue({ queue: route.queue, exchange: route.queue, routingKey: route.queue });
-        if (route.exchange !== '' && (route.exchange !== route.queue || route.routingKey !== route.queue)) {
-          await transport.declareExchange({ name: route.exchange, type: 'direct', durable: true });
+        const own = queueTopology(this.deps.conf, route.queue);
+        await transport.declareQueue(own.queue);
+        await transport.declareExchange(own.exchange);
+        await transport.bindQueue({ queue: route.queue, exchange: own.exchange.name, routingKey: own.routingKey });
+        if (route.exchange !== '' && (route.exchange !== own.exchange.name || route.routingKey !== own.routingKey)) {
+          await transport.declareExchange({ name: route.exchange, type: exchangeType(this.deps.conf, route.exchange), durable: true });
           await transport.bindQueue({ queue: route.queue, exchange: route.exchange, routingKey: route.routingKey });
         }
       })();
@@ -84,6 +88,7 @@ export class Producer {
         groupIndex: options.groupIndex,
         shadow: options.shadow,
         origin: this.origin,
+        replyTo: this.deps.replyTo,
         ignoreResult: options.ignoreResult ?? defaults.ignoreResult ?? conf.taskIgnoreResult,
         priority: options.priority ?? route.priority ?? defaults.priority,
         headers: options.headers,

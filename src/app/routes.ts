@@ -26,6 +26,8 @@ export class Router {
   constructor(
     routes: Record<string, RouteSpec>,
     private readonly defaultQueue: string,
+    /** Where tasks for a queue go when no route names an exchange (configured topic and fanout queues). */
+    private readonly targetOf?: (queue: string) => { exchange: string; routingKey: string } | undefined,
   ) {
     for (const [pattern, spec] of Object.entries(routes)) {
       if (isGlob(pattern)) this.globs.push([globToRegExp(pattern), spec]);
@@ -44,10 +46,11 @@ export class Router {
     const spec = request.queue || request.exchange !== undefined ? undefined : this.lookup(taskName);
     const fromSpec = typeof spec === 'string' ? { queue: spec } : (spec ?? {});
     const queue = request.queue ?? fromSpec.queue ?? this.defaultQueue;
+    const implied = request.exchange === undefined && fromSpec.exchange === undefined ? this.targetOf?.(queue) : undefined;
     const route: Route = {
       queue,
-      exchange: request.exchange ?? fromSpec.exchange ?? '',
-      routingKey: request.routingKey ?? fromSpec.routingKey ?? queue,
+      exchange: request.exchange ?? fromSpec.exchange ?? implied?.exchange ?? '',
+      routingKey: request.routingKey ?? fromSpec.routingKey ?? implied?.routingKey ?? queue,
     };
     if (typeof spec === 'object' && spec.priority !== undefined) route.priority = spec.priority;
     return route;

@@ -21,8 +21,11 @@ export interface ResultBackend extends Partial<GroupStore> {
   connect(): Promise<void>;
   /** Releases the store. `waitFor` calls still pending reject with BackendError rather than hang. */
   close(): Promise<void>;
-  /** Stores a task's meta. A stored SUCCESS is never overwritten; a ready state is never replaced by a non-ready one. */
-  storeResult(meta: ResultMeta): Promise<void>;
+  /**
+   * Stores a task's meta. A stored SUCCESS is never overwritten; a ready state is never replaced by a non-ready one.
+   * `reply` is the request's reply address (the rpc:// backend sends the meta there; stores ignore it).
+   */
+  storeResult(meta: ResultMeta, reply?: ReplyAddress): Promise<void>;
   /** The stored meta, or PENDING when there is none. */
   getMeta(taskId: string): Promise<ResultMeta>;
   /** Resolves once the task is in a ready state (SUCCESS, FAILURE, REVOKED). */
@@ -45,6 +48,14 @@ export interface ResultBackend extends Partial<GroupStore> {
   addRevoked?(ids: readonly string[], ttlMs: number): Promise<void>;
   /** The revoked ids not yet expired. */
   revokedIds?(): Promise<string[]>;
+  /** Called before the app sends its first task: the rpc:// backend declares its reply queue then (Celery's on_task_call). */
+  prepareReplies?(): Promise<void>;
+}
+
+/** Where a task's results go back to: the message's reply_to and correlation_id properties. */
+export interface ReplyAddress {
+  replyTo?: string | null;
+  correlationId?: string | null;
 }
 
 /** What `acquireLease` found: newly acquired, renewed without a lapse, or held by another. */
@@ -56,6 +67,10 @@ export const REVOKED_KEY = 'celeriac-revoked';
 export interface BackendOptions {
   /** Seconds a result is kept (Celery's result_expires; default 1 day; 0 keeps forever). */
   resultExpires?: number;
+  /** The app's reply queue name (Celery's app.oid), set as reply_to on every task it sends. */
+  replyTo?: string;
+  /** The app's broker connection (a Transport), for backends that send results through it (rpc://). */
+  broker?: () => Promise<unknown>;
   [option: string]: unknown;
 }
 

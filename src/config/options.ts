@@ -43,6 +43,19 @@ const beatEntry = z.object({
   }).strict().optional(),
   /** The task runs on workers of another code base (e.g. Python): skip the check that the app registers it. */
   external: z.boolean().optional(),
+});
+
+const exchangeSpec = z.union([
+  z.string().min(1),
+  z.object({ name: z.string().min(1), type: z.enum(['direct', 'topic', 'fanout']).default('direct') }).strict(),
+]);
+
+/** One entry of `queues` (Celery's task_queues): the queue, its exchange and binding key, its priority levels. */
+const queueSpec = z.object({
+  name: z.string().min(1),
+  exchange: exchangeSpec.optional(),
+  routingKey: z.string().optional(),
+  maxPriority: z.number().int().min(1).max(255).optional(),
 }).strict();
 
 export interface OptionSpec<S extends z.ZodTypeAny> {
@@ -79,6 +92,8 @@ export const OPTIONS = {
   beatMaxLoopInterval: option({ schema: z.number().positive(), default: 300, env: 'CELERIAC_BEAT_MAX_LOOP_INTERVAL', doc: "Most seconds beat sleeps between checks of the schedule (Celery's beat_max_loop_interval)." }),
   controlAllow: option({ schema: z.array(z.string().min(1)).nullable(), default: null, doc: 'Remote-control commands a worker runs (e.g. ["ping", "stats"]); null runs every command. Others get an error reply.' }),
   controlExchange: option({ schema: z.string().min(1), default: 'celery', env: 'CELERIAC_CONTROL_EXCHANGE', doc: "Name of the remote-control mailbox: exchanges <name>.pidbox and reply.<name>.pidbox (Celery's control_exchange)." }),
+  queues: option({ schema: z.array(queueSpec), default: [], doc: "Celery's task_queues: [{ name, exchange: { name, type: 'direct' | 'topic' | 'fanout' }, routingKey, maxPriority }]; unlisted queues get a direct exchange named after them." }),
+  queueMaxPriority: option({ schema: z.number().int().min(0).max(255), default: 0, env: 'CELERIAC_QUEUE_MAX_PRIORITY', doc: "Celery's task_queue_max_priority: x-max-priority of queues that set none (0 = no priority queues)." }),
   logLevel: option({ schema: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']), default: 'info', env: 'CELERIAC_LOG_LEVEL', doc: 'Log level of workers and the CLI.' }),
 } as const;
 
@@ -95,3 +110,4 @@ export type RouteSpec = z.output<typeof route>;
 /** A beat entry and schedule as written in the options. */
 export type BeatEntrySpec = z.input<typeof beatEntry>;
 export type BeatScheduleSpec = z.input<typeof beatScheduleSpec>;
+export type QueueSpec = z.output<typeof queueSpec>;

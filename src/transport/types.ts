@@ -120,7 +120,10 @@ export interface QueueInfo {
   name: string;
   /** Messages ready to deliver. */
   messages: number;
-  /** Messages delivered and not yet acked. */
+  /**
+   * Messages delivered and not yet acked. Where the broker cannot report other connections' unacked
+   * deliveries (AMQP 0-9-1 returns only the ready count), those held by this transport's own consumers.
+   */
   unacked: number;
 }
 

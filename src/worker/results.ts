@@ -46,7 +46,7 @@ export class ResultWriter {
         queue: req.delivery.queue,
       };
     }
-    await this.backend.storeResult(buildResultMeta(input));
+    await this.backend.storeResult(buildResultMeta(input), { replyTo: task.replyTo, correlationId: task.correlationId });
   }
 
   started(req: Held): Promise<void> {
