@@ -1,32 +1,40 @@
-// The worker engine on the async pool, on memory://, sqlite:// and redis://: ETA heap, rate limits, time
+// The worker engine on the async pool, on memory://, sqlite://, redis:// and amqp://: ETA heap, rate limits, time
 // limits, revocation, updateState, autoretry, trackStarted / ignoreResult, and the control surface.
 import { randomUUID } from 'node:crypto';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Celeriac, ConfigError, createLogger, RemoteTaskError, States, TaskError, TaskRevokedError, Worker, type WorkerOptions } from '../../src/index.js';
+import { createVhost, type Vhost } from '../helpers/amqp.js';
 import { deleteKeys, REDIS_URL } from '../helpers/redis.js';
 import { tempDir, until, type TempDir } from '../helpers/temp.js';
 
 const silent = createLogger({ level: 'silent' });
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-for (const kind of ['memory', 'sqlite', 'redis'] as const) {
+for (const kind of ['memory', 'sqlite', 'redis', 'amqp'] as const) {
   describe(`worker engine on ${kind}://`, () => {
     let dir: TempDir;
     let app: Celeriac;
     const workers: Worker[] = [];
     const keyPrefix = `celeriac-test-${randomUUID()}:`;
+    // amqp://: a vhost of this file's own (results in Redis, under the key prefix).
+    let vhost: Vhost | undefined;
+    beforeAll(async () => {
+      if (kind === 'amqp') vhost = await createVhost();
+    }, 120_000);
+    afterAll(() => vhost?.remove(), 120_000);
 
     beforeEach(() => {
       dir = tempDir();
-      const url = kind === 'memory' ? 'memory://' : kind === 'sqlite' ? `sqlite://${dir.file('broker.db')}` : REDIS_URL;
-      app = new Celeriac('engine', { broker: url, backend: url, brokerOptions: { keyPrefix }, backendOptions: { keyPrefix }, defaultQueue: `q-${randomUUID()}` });
+      const url = kind === 'memory' ? 'memory://' : kind === 'sqlite' ? `sqlite://${dir.file('broker.db')}` : kind === 'redis' ? REDIS_URL : (vhost as Vhost).url;
+      const backend = kind === 'amqp' ? REDIS_URL : url;
+      app = new Celeriac('engine', { broker: url, backend, brokerOptions: { keyPrefix }, backendOptions: { keyPrefix }, defaultQueue: `q-${randomUUID()}` });
     });
 
     afterEach(async () => {
       for (const w of workers.splice(0)) await w.stop({ cold: true });
       await app.close();
       dir.remove();
-      if (kind === 'redis') await deleteKeys(keyPrefix);
+      if (kind === 'redis' || kind === 'amqp') await deleteKeys(keyPrefix);
     });
 
     const start = async (options: WorkerOptions = {}): Promise<Worker> => {
