@@ -1,15 +1,16 @@
-// Remote control end to end on memory://, sqlite:// and redis://: every built-in command broadcast and
+// Remote control end to end on memory://, sqlite://, redis:// and amqp:// (a vhost of its own per test, results in Redis): every built-in command broadcast and
 // unicast, timeouts, late replies, user commands, refusals, and many rapid broadcasts to several workers.
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Celeriac, createLogger, Worker, type WorkerOptions } from '../../src/index.js';
+import { createVhost, type Vhost } from '../helpers/amqp.js';
 import { deleteKeys, REDIS_URL } from '../helpers/redis.js';
 import { tempDir, until, type TempDir } from '../helpers/temp.js';
 
 const silent = createLogger({ level: 'silent' });
 const T = 3000;
 
-for (const kind of ['memory', 'sqlite', 'redis'] as const) {
+for (const kind of ['memory', 'sqlite', 'redis', 'amqp'] as const) {
   describe(`remote control on ${kind}://`, () => {
     let dir: TempDir;
     let shared: Celeriac | undefined;
@@ -17,11 +18,13 @@ for (const kind of ['memory', 'sqlite', 'redis'] as const) {
     const workers: Worker[] = [];
     const keyPrefix = `celeriac-test-${randomUUID()}:`;
     let url = '';
+    let vhost: Vhost | undefined;
 
     /** A client or worker app; on memory:// every party shares one app (the broker lives in it). */
     const makeApp = (): Celeriac => {
       if (kind === 'memory' && shared) return shared;
-      const app = new Celeriac('tests', { broker: url, backend: url, brokerOptions: { keyPrefix }, backendOptions: { keyPrefix } });
+      const backend = kind === 'amqp' ? REDIS_URL : url;
+      const app = new Celeriac('tests', { broker: url, backend, brokerOptions: { keyPrefix }, backendOptions: { keyPrefix } });
       app.task('tasks.add', (x: number, y: number) => x + y);
       app.task('tasks.sleep', (ms: number) => new Promise((r) => setTimeout(r, ms)));
       app.control.command('pool_size', { kind: 'inspect', help: 'The pool size' }, (w) => ({ hostname: w.hostname, ok: 4 }));
@@ -34,18 +37,20 @@ for (const kind of ['memory', 'sqlite', 'redis'] as const) {
       return app;
     };
 
-    beforeEach(() => {
+    beforeEach(async () => {
       dir = tempDir();
-      url = kind === 'memory' ? 'memory://' : kind === 'sqlite' ? `sqlite://${dir.file('broker.db')}` : REDIS_URL;
+      vhost = kind === 'amqp' ? await createVhost() : undefined;
+      url = kind === 'memory' ? 'memory://' : kind === 'sqlite' ? `sqlite://${dir.file('broker.db')}` : vhost ? vhost.url : REDIS_URL;
       shared = undefined;
-    });
+    }, 60_000);
 
     afterEach(async () => {
       for (const w of workers.splice(0)) await w.stop({ cold: true });
       for (const a of apps.splice(0)) await a.close();
       dir.remove();
-      if (kind === 'redis') await deleteKeys(keyPrefix);
-    });
+      if (kind === 'redis' || kind === 'amqp') await deleteKeys(keyPrefix);
+      await vhost?.remove();
+    }, 60_000);
 
     const startWorker = async (name: string, options: WorkerOptions = {}, app = makeApp()): Promise<Worker> => {
       const w = new Worker(app, { logger: silent, concurrency: 2, hostname: `${name}@test-${keyPrefix.slice(14, 22)}`, queues: [`q-${randomUUID()}`], ...options });
