@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Celeriac, createLogger, Worker, type WorkerOptions } from '../../src/index.js';
-import { createVhost, type Vhost } from '../helpers/amqp.js';
+import { createVhost, rabbitmqctl, type Vhost } from '../helpers/amqp.js';
 import { deleteKeys, REDIS_URL } from '../helpers/redis.js';
 import { tempDir, until, type TempDir } from '../helpers/temp.js';
 
@@ -216,6 +216,23 @@ for (const kind of ['memory', 'sqlite', 'redis', 'amqp'] as const) {
         for (const reply of Object.values(r)) expect(reply).toEqual({ ok: `echo ${n}` });
       });
     });
+
+    it.runIf(kind === 'amqp')('after RabbitMQ closes every connection, the node and the client redeclare their auto-delete queues and answer again', async () => {
+      const w = await startWorker('phoenix');
+      const client = makeApp();
+      const ping = () => client.control.inspect({ destination: [w.hostname], timeout: 1000 }).ping();
+      expect(await ping()).toEqual({ [w.hostname]: { ok: 'pong' } });
+      const connections = async (): Promise<string[]> => (await rabbitmqctl('list_connections', '-s', '-p', vhost?.name ?? '', 'name')).trim().split('\n').filter(Boolean);
+      const before = await connections();
+      expect(before.length).toBeGreaterThan(0);
+      await rabbitmqctl('close_all_connections', '-p', vhost?.name ?? '', 'celeriac test: broker restart');
+      let after: Record<string, unknown> = {};
+      await until(async () => Object.keys((after = await ping().catch(() => ({})))).length > 0, 30_000, 200);
+      expect(after).toEqual({ [w.hostname]: { ok: 'pong' } });
+      expect(await client.control.inspect({ timeout: T, limit: 1 }).clock()).toHaveProperty(w.hostname);
+      // The answers came over new connections: none of the closed ones is left.
+      expect((await connections()).filter((c) => before.includes(c))).toEqual([]);
+    }, 60_000);
 
     it('shutdown stops the worker after replying', async () => {
       const w = await startWorker('doomed');
