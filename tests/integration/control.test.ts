@@ -100,6 +100,10 @@ for (const kind of ['memory', 'sqlite', 'redis', 'amqp'] as const) {
       const h = w.hostname;
       expect((await i.registered())[h]).toEqual(['tasks.add', 'tasks.sleep']);
       expect((await i.registered('max_retries'))[h]).toEqual(['tasks.add [max_retries=3]', 'tasks.sleep [max_retries=3]']);
+      // As Celery: rate_limit and time_limit set the task's attributes, so registered shows them.
+      expect(await client.control.rateLimit('tasks.add', '10/m', { destination: [h], timeout: T })).toEqual([{ [h]: { ok: 'new rate limit set successfully' } }]);
+      await client.control.timeLimit('tasks.sleep', { soft: 5, hard: 10 }, { destination: [h], timeout: T });
+      expect((await i.registered('rate_limit', 'time_limit', 'soft_time_limit'))[h]).toEqual(['tasks.add [rate_limit=10/m]', 'tasks.sleep [time_limit=10 soft_time_limit=5]']);
       expect((await i.activeQueues())[h]?.map((q) => q.name)).toEqual(w.queues);
       expect((await i.active())[h]).toEqual([]);
       expect((await i.reserved())[h]).toEqual([]);
