@@ -60,17 +60,17 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv, cwd: strin
   });
 }
 
-/** `celery -A interop_app <args> -d <node> -t 5 --json`, parsed. */
-async function celery(place: Place, args: string[], node: string): Promise<unknown> {
-  const r = await run(PYTHON, ['-m', 'celery', '-A', 'interop_app', ...args, '-d', node, '-t', '5', '--json'], pythonEnv({ INTEROP_BROKER: place.url, INTEROP_BACKEND: place.backend }), PY_DIR);
+/** `celery -A interop_app <args> -d <node> -t 5 --json`, parsed; a null node broadcasts (only in a vhost of our own). */
+async function celery(place: Place, args: string[], node: string | null): Promise<unknown> {
+  const r = await run(PYTHON, ['-m', 'celery', '-A', 'interop_app', ...args, ...(node ? ['-d', node] : []), '-t', '5', '--json'], pythonEnv({ INTEROP_BROKER: place.url, INTEROP_BACKEND: place.backend }), PY_DIR);
   const line = r.stdout.trim().split('\n').at(-1) ?? '';
   if (!line.startsWith('{') && !line.startsWith('[')) throw new Error(`celery ${args.join(' ')} printed no JSON (exit ${String(r.code)}):\n${r.stdout}\n${r.stderr}`);
   return JSON.parse(line) as unknown;
 }
 
-/** `celeriac <args> -d <node> -t 5 --json`, parsed. */
-async function celeriac(place: Place, args: string[], node: string): Promise<{ code: number | null; json: unknown }> {
-  const r = await run(process.execPath, [CLI, ...args, '-d', node, '-t', '5', '--json'], { ...process.env, CELERIAC_BROKER_URL: place.url, CELERIAC_RESULT_BACKEND: place.backend }, ROOT);
+/** `celeriac <args> -d <node> -t 5 --json`, parsed; a null node broadcasts (only in a vhost of our own). */
+async function celeriac(place: Place, args: string[], node: string | null): Promise<{ code: number | null; json: unknown }> {
+  const r = await run(process.execPath, [CLI, ...args, ...(node ? ['-d', node] : []), '-t', '5', '--json'], { ...process.env, CELERIAC_BROKER_URL: place.url, CELERIAC_RESULT_BACKEND: place.backend }, ROOT);
   try {
     return { code: r.code, json: JSON.parse(r.stdout) as unknown };
   } catch {
@@ -204,7 +204,7 @@ for (const broker of ['redis', 'amqp'] as const) {
     }, 60_000);
   });
 
-  describe(`mingle: a Python worker starting up learns the revoked ids of a celeriac worker (${broker})`, () => {
+  describe(`mingle and a mixed fleet: a Python worker starting up learns the revoked ids of a celeriac worker (${broker})`, () => {
     const queue = `interop-ctl-mingle-${randomUUID()}`;
     const tsNode = `ctl-mingle-ts-${queue.slice(-8)}@interop`;
     const pyNode = `ctl-mingle-py-${queue.slice(-8)}@interop`;
@@ -217,7 +217,7 @@ for (const broker of ['redis', 'amqp'] as const) {
       await place?.cleanup({ queues: [queue], nodeNames: [tsNode, pyNode], revoked });
     }, 60_000);
 
-    it('hello is answered in Celery\'s LimitedSet layout', async () => {
+    it('hello is answered in Celery\'s LimitedSet layout; both workers answer both CLIs', async () => {
       place = await BROKERS[broker]();
       started.push(await startCeleriacWorker(place.url, queue, ['-n', tsNode], place.backend));
       const [id] = revoked as [string];
@@ -235,6 +235,12 @@ for (const broker of ['redis', 'amqp'] as const) {
       expect(py.output()).not.toMatch(/Expecting float timestamp|Traceback/);
       const seen = (await celery(place, ['inspect', 'revoked'], pyNode)) as Record<string, string[]>;
       expect(seen[pyNode]).toContain(id);
+      // A mixed fleet: both kinds of worker answer both kinds of client (a broadcast where the vhost is ours alone).
+      const both = place.vhost ? null : `${tsNode},${pyNode}`;
+      expect(await celery(place, ['inspect', 'ping'], both)).toEqual({ [tsNode]: { ok: 'pong' }, [pyNode]: { ok: 'pong' } });
+      const status = await celeriac(place, ['status'], both);
+      expect(status.code).toBe(0);
+      expect((status.json as string[]).sort()).toEqual([tsNode, pyNode].sort());
     }, 120_000);
   });
 }
