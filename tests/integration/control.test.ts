@@ -221,7 +221,8 @@ for (const kind of ['memory', 'sqlite', 'redis', 'amqp'] as const) {
       });
     });
 
-    it.runIf(kind === 'amqp')('after RabbitMQ closes every connection, the node and the client redeclare their auto-delete queues and answer again', async () => {
+    // RabbitMQ only: the other brokers here have no connection the server can close under the client.
+    if (kind === 'amqp') it('after RabbitMQ closes every connection, the node and the client redeclare their auto-delete queues and answer again', async () => {
       const w = await startWorker('phoenix');
       const client = makeApp();
       const ping = () => client.control.inspect({ destination: [w.hostname], timeout: 1000 }).ping();
