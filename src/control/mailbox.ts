@@ -5,7 +5,7 @@
  * reply to an earlier call is dropped, never handed to the next one.
  */
 import { ControlError, ProtocolError } from '../errors.js';
-import { buildPidboxRequest, parsePidboxReply, pidboxNames, PIDBOX_QUEUE_EXPIRES_MS, type PidboxNames } from '../protocol/pidbox.js';
+import { buildPidboxRequest, parsePidboxReply, pidboxNames, PIDBOX_MESSAGE_TTL_MS, PIDBOX_QUEUE_EXPIRES_MS, type PidboxNames } from '../protocol/pidbox.js';
 import type { Consumer, Delivery, Transport } from '../transport/types.js';
 import { uuid, type IdFactory } from '../util/ids.js';
 import type { LamportClock } from '../util/lamport.js';
@@ -74,11 +74,11 @@ export class Mailbox {
       if (!transport.capabilities.fanout) {
         throw new ControlError(`remote control needs fanout exchanges, which the ${transport.capabilities.name} transport lacks: use a broker with fanout (memory, sqlite, redis, amqp)`);
       }
-      await transport.declareExchange({ name: this.names.exchange, type: 'fanout', durable: false, autoDelete: true });
+      await transport.declareExchange({ name: this.names.exchange, type: 'fanout', durable: false, autoDelete: false });
       if (!withReplies) return { transport, consumer: undefined };
-      await transport.declareExchange({ name: this.names.replyExchange, type: 'direct', durable: false, autoDelete: true });
+      await transport.declareExchange({ name: this.names.replyExchange, type: 'direct', durable: false, autoDelete: false });
       const queue = this.names.replyQueue(this.oid);
-      await transport.declareQueue({ name: queue, durable: false, autoDelete: true, expires: PIDBOX_QUEUE_EXPIRES_MS });
+      await transport.declareQueue({ name: queue, durable: false, autoDelete: true, expires: PIDBOX_QUEUE_EXPIRES_MS, messageTtl: PIDBOX_MESSAGE_TTL_MS });
       await transport.bindQueue({ queue, exchange: this.names.replyExchange, routingKey: this.oid });
       const consumer = transport.createConsumer({ prefetch: 0, onMessage: (d) => this.onReply(d) });
       await consumer.consume(queue);

@@ -63,7 +63,7 @@ export class MailboxNode {
 
   async start(transport: Transport): Promise<void> {
     this.transport = transport;
-    await transport.declareExchange({ name: this.names.exchange, type: 'fanout', durable: false, autoDelete: true });
+    await transport.declareExchange({ name: this.names.exchange, type: 'fanout', durable: false, autoDelete: false });
     // A queue left by an earlier run of this node name holds stale commands: start empty, as Celery's auto-delete queue does.
     await transport.deleteQueue(this.queue).catch(() => undefined);
     await transport.declareQueue({ name: this.queue, durable: false, autoDelete: true, expires: PIDBOX_QUEUE_EXPIRES_MS, messageTtl: PIDBOX_MESSAGE_TTL_MS });
@@ -134,7 +134,7 @@ export class MailboxNode {
     const transport = this.transport;
     if (!transport) return;
     if (!this.replyExchanges.has(to.exchange)) {
-      await transport.declareExchange({ name: to.exchange, type: 'direct', durable: false, autoDelete: true });
+      await transport.declareExchange({ name: to.exchange, type: 'direct', durable: false, autoDelete: false });
       this.replyExchanges.add(to.exchange);
     }
     const message = buildPidboxReply(this.options.target.hostname, reply, { ticket, clock: this.options.clock.forward() });

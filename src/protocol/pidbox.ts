@@ -3,10 +3,11 @@
  * time and the ticket are parameters.
  *
  *   names (namespace 'celery')
- *     request exchange  celery.pidbox                    fanout, transient
- *     node queue        <hostname>.celery.pidbox         auto-delete, expires 10 s, message TTL 300 s
- *     reply exchange    reply.celery.pidbox              direct, transient
- *     reply queue       <oid>.reply.celery.pidbox        routing key <oid>, auto-delete, expires 10 s
+ *     request exchange  celery.pidbox                    fanout, non-durable, not auto-delete
+ *     node queue        <hostname>.celery.pidbox         non-durable, auto-delete, expires 10 s, message TTL 300 s
+ *     reply exchange    reply.celery.pidbox              direct, non-durable, not auto-delete
+ *     reply queue       <oid>.reply.celery.pidbox        routing key <oid>, non-durable, auto-delete, expires 10 s, message TTL 300 s
+ *   (as Celery 5.2.6 declares them on RabbitMQ; a declaration that differs fails with PRECONDITION_FAILED)
  *
  *   request  headers  clock (sender's Lamport clock), expires (UNIX seconds, 0 = never)
  *            body     { method, arguments, destination (list | null), pattern, matcher ('glob' | 'pcre' | null),
@@ -35,7 +36,7 @@ export function pidboxNames(namespace = 'celery'): PidboxNames {
   };
 }
 
-/** Celery's queue settings: control_queue_expires 10 s, control_queue_ttl 300 s, reply_queue_expires 10 s. */
+/** Celery's queue settings: control_queue_expires 10 s and control_queue_ttl 300 s, for node and reply queues alike. */
 export const PIDBOX_QUEUE_EXPIRES_MS = 10_000;
 export const PIDBOX_MESSAGE_TTL_MS = 300_000;
 

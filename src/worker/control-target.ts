@@ -24,6 +24,11 @@ type EngineMethods = Pick<
   'activeRequests' | 'reservedRequests' | 'scheduledRequests' | 'setRateLimit' | 'setTimeLimit' | 'poolGrow' | 'poolShrink' | 'autoscale' | 'terminateTask' | 'revoke' | 'addConsumer' | 'cancelConsumer' | 'stats' | 'setEvents' | 'sendHeartbeat'
 >;
 
+/** Limits the control commands set at run time, where the worker keeps them (WorkerControls.taskOverrides). */
+interface Overrides {
+  taskOverrides?(taskName: string): Readonly<Record<string, string | number | null>> | undefined;
+}
+
 const SECRET = /pass|secret|token|key|auth|credential/i;
 
 export function snapshot(r: Request, hostname: string): TaskRequestSnapshot {
@@ -114,6 +119,7 @@ export class WorkerControlTarget implements ControlTarget {
   }
 
   registeredTasks(): RegisteredTaskInfo[] {
+    const overrides = (this.worker as Overrides).taskOverrides?.bind(this.worker);
     return [...this.worker.app.tasks.values()].map((t) => ({
       name: t.name,
       attributes: {
@@ -124,6 +130,8 @@ export class WorkerControlTarget implements ControlTarget {
         ignore_result: t.options.ignoreResult ?? this.worker.app.conf.taskIgnoreResult,
         max_retries: t.options.maxRetries === undefined ? 3 : t.options.maxRetries,
         priority: t.options.priority ?? null,
+        // As Celery, where rate_limit / time_limit set them on the task: what was set at run time wins.
+        ...overrides?.(t.name),
       },
     }));
   }

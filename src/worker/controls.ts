@@ -37,6 +37,8 @@ export abstract class WorkerControls<E extends EventMap> extends TypedEmitter<E>
   protected readonly rates = new RateLimiter<Request>((r) => this.reserveNow(r));
   /** Revoked task ids: such a task never runs (REVOKED). */
   readonly revoked = new RevokedSet();
+  /** rate_limit, time_limit and soft_time_limit as the control commands set them, by task name (what `registered` shows). */
+  protected readonly overrides = new Map<string, Record<string, string | number | null>>();
   /** Time limits set at run time (setTimeLimit), by task name; they win over the task's options. */
   protected readonly limits = new Map<string, { soft: number | undefined; hard: number | undefined }>();
   protected autoscaler: Autoscaler | undefined;
@@ -52,6 +54,11 @@ export abstract class WorkerControls<E extends EventMap> extends TypedEmitter<E>
   protected abstract activeConsumer(): { transport: Transport; consumer: Consumer } | undefined;
   protected abstract prefetchWindow(): number;
   abstract stop(options?: { cold?: boolean }): Promise<void>;
+
+  /** The limits the control commands set on a task type at run time (Celery sets them on the task, so `registered` shows them). */
+  taskOverrides(taskName: string): Readonly<Record<string, string | number | null>> | undefined {
+    return this.overrides.get(taskName);
+  }
 
   /** Tasks running now. */
   activeRequests(): TaskRequestSnapshot[] {
@@ -76,6 +83,7 @@ export abstract class WorkerControls<E extends EventMap> extends TypedEmitter<E>
   setRateLimit(taskName: string, rate: string | number | null): void {
     this.known(taskName, 'rate_limit');
     this.rates.set(taskName, rate);
+    this.overrides.set(taskName, { ...this.overrides.get(taskName), rate_limit: rate });
     this.logger.info('rate limit of %s set to %s', taskName, rate ?? 'none');
   }
 
@@ -86,6 +94,7 @@ export abstract class WorkerControls<E extends EventMap> extends TypedEmitter<E>
       if (v !== undefined && v !== null && !(typeof v === 'number' && v >= 0)) throw new ConfigError(`time_limit: the ${name} limit must be seconds >= 0; got ${String(v)}`);
     }
     this.limits.set(taskName, { soft: soft || undefined, hard: hard || undefined });
+    this.overrides.set(taskName, { ...this.overrides.get(taskName), time_limit: hard ?? null, soft_time_limit: soft ?? null });
     this.logger.info('time limits of %s set to soft %s, hard %s', taskName, soft ?? 'none', hard ?? 'none');
   }
 

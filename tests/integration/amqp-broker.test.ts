@@ -80,6 +80,24 @@ describe('amqp:// broker', () => {
     expect((err as Error).message).not.toContain('not-the-password');
   }, 60_000);
 
+  it('deleting a queue that is gone is not an error; a publish to an exchange another connection declared is routed', async () => {
+    const v = await vhost();
+    const [t, other] = [transport(v.url), transport(v.url)];
+    await t.deleteQueue('never-declared');
+    await t.declareQueue({ name: 'gone', durable: false, autoDelete: true });
+    await other.deleteQueue('gone');
+    await t.deleteQueue('gone');
+    // As Python declares reply.celery.pidbox and a celeriac worker replies through it (and back).
+    await other.declareExchange({ name: 'reply.elsewhere', type: 'direct', durable: false, autoDelete: false });
+    await other.declareQueue({ name: 'replies', durable: false, autoDelete: false });
+    await other.bindQueue({ queue: 'replies', exchange: 'reply.elsewhere', routingKey: 'oid' });
+    await t.publish(msg('reply'), { exchange: 'reply.elsewhere', routingKey: 'oid' });
+    expect(await other.queueInfo('replies')).toMatchObject({ messages: 1 });
+    const err = await t.publish(msg('lost'), { exchange: 'reply.elsewhere', routingKey: 'no-such-oid' }).catch((e: unknown) => e);
+    expect((err as Error).message).toMatch(/no queue is bound to exchange 'reply.elsewhere' with routing key 'no-such-oid'/);
+    await t.declareQueue({ name: 'still-usable', durable: false, autoDelete: true });
+  }, 60_000);
+
   it('forced connection close (a broker restart, to the client): reconnects, redeclares, nothing acked or unacked is lost', async () => {
     const v = await vhost();
     const t = transport(v.url);

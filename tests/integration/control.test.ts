@@ -1,15 +1,16 @@
-// Remote control end to end on memory://, sqlite:// and redis://: every built-in command broadcast and
+// Remote control end to end on memory://, sqlite://, redis:// and amqp:// (a vhost of its own per test, results in Redis): every built-in command broadcast and
 // unicast, timeouts, late replies, user commands, refusals, and many rapid broadcasts to several workers.
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Celeriac, createLogger, Worker, type WorkerOptions } from '../../src/index.js';
+import { createVhost, rabbitmqctl, type Vhost } from '../helpers/amqp.js';
 import { deleteKeys, REDIS_URL } from '../helpers/redis.js';
 import { tempDir, until, type TempDir } from '../helpers/temp.js';
 
 const silent = createLogger({ level: 'silent' });
 const T = 3000;
 
-for (const kind of ['memory', 'sqlite', 'redis'] as const) {
+for (const kind of ['memory', 'sqlite', 'redis', 'amqp'] as const) {
   describe(`remote control on ${kind}://`, () => {
     let dir: TempDir;
     let shared: Celeriac | undefined;
@@ -17,11 +18,13 @@ for (const kind of ['memory', 'sqlite', 'redis'] as const) {
     const workers: Worker[] = [];
     const keyPrefix = `celeriac-test-${randomUUID()}:`;
     let url = '';
+    let vhost: Vhost | undefined;
 
     /** A client or worker app; on memory:// every party shares one app (the broker lives in it). */
     const makeApp = (): Celeriac => {
       if (kind === 'memory' && shared) return shared;
-      const app = new Celeriac('tests', { broker: url, backend: url, brokerOptions: { keyPrefix }, backendOptions: { keyPrefix } });
+      const backend = kind === 'amqp' ? REDIS_URL : url;
+      const app = new Celeriac('tests', { broker: url, backend, brokerOptions: { keyPrefix }, backendOptions: { keyPrefix } });
       app.task('tasks.add', (x: number, y: number) => x + y);
       app.task('tasks.sleep', (ms: number) => new Promise((r) => setTimeout(r, ms)));
       app.control.command('pool_size', { kind: 'inspect', help: 'The pool size' }, (w) => ({ hostname: w.hostname, ok: 4 }));
@@ -34,18 +37,20 @@ for (const kind of ['memory', 'sqlite', 'redis'] as const) {
       return app;
     };
 
-    beforeEach(() => {
+    beforeEach(async () => {
       dir = tempDir();
-      url = kind === 'memory' ? 'memory://' : kind === 'sqlite' ? `sqlite://${dir.file('broker.db')}` : REDIS_URL;
+      vhost = kind === 'amqp' ? await createVhost() : undefined;
+      url = kind === 'memory' ? 'memory://' : kind === 'sqlite' ? `sqlite://${dir.file('broker.db')}` : vhost ? vhost.url : REDIS_URL;
       shared = undefined;
-    });
+    }, 60_000);
 
     afterEach(async () => {
       for (const w of workers.splice(0)) await w.stop({ cold: true });
       for (const a of apps.splice(0)) await a.close();
       dir.remove();
-      if (kind === 'redis') await deleteKeys(keyPrefix);
-    });
+      if (kind === 'redis' || kind === 'amqp') await deleteKeys(keyPrefix);
+      await vhost?.remove();
+    }, 60_000);
 
     const startWorker = async (name: string, options: WorkerOptions = {}, app = makeApp()): Promise<Worker> => {
       const w = new Worker(app, { logger: silent, concurrency: 2, hostname: `${name}@test-${keyPrefix.slice(14, 22)}`, queues: [`q-${randomUUID()}`], ...options });
@@ -95,6 +100,10 @@ for (const kind of ['memory', 'sqlite', 'redis'] as const) {
       const h = w.hostname;
       expect((await i.registered())[h]).toEqual(['tasks.add', 'tasks.sleep']);
       expect((await i.registered('max_retries'))[h]).toEqual(['tasks.add [max_retries=3]', 'tasks.sleep [max_retries=3]']);
+      // As Celery: rate_limit and time_limit set the task's attributes, so registered shows them.
+      expect(await client.control.rateLimit('tasks.add', '10/m', { destination: [h], timeout: T })).toEqual([{ [h]: { ok: 'new rate limit set successfully' } }]);
+      await client.control.timeLimit('tasks.sleep', { soft: 5, hard: 10 }, { destination: [h], timeout: T });
+      expect((await i.registered('rate_limit', 'time_limit', 'soft_time_limit'))[h]).toEqual(['tasks.add [rate_limit=10/m]', 'tasks.sleep [time_limit=10 soft_time_limit=5]']);
       expect((await i.activeQueues())[h]?.map((q) => q.name)).toEqual(w.queues);
       expect((await i.active())[h]).toEqual([]);
       expect((await i.reserved())[h]).toEqual([]);
@@ -211,6 +220,24 @@ for (const kind of ['memory', 'sqlite', 'redis'] as const) {
         for (const reply of Object.values(r)) expect(reply).toEqual({ ok: `echo ${n}` });
       });
     });
+
+    // RabbitMQ only: the other brokers here have no connection the server can close under the client.
+    if (kind === 'amqp') it('after RabbitMQ closes every connection, the node and the client redeclare their auto-delete queues and answer again', async () => {
+      const w = await startWorker('phoenix');
+      const client = makeApp();
+      const ping = () => client.control.inspect({ destination: [w.hostname], timeout: 1000 }).ping();
+      expect(await ping()).toEqual({ [w.hostname]: { ok: 'pong' } });
+      const connections = async (): Promise<string[]> => (await rabbitmqctl('list_connections', '-s', '-p', vhost?.name ?? '', 'name')).trim().split('\n').filter(Boolean);
+      const before = await connections();
+      expect(before.length).toBeGreaterThan(0);
+      await rabbitmqctl('close_all_connections', '-p', vhost?.name ?? '', 'celeriac test: broker restart');
+      let after: Record<string, unknown> = {};
+      await until(async () => Object.keys((after = await ping().catch(() => ({})))).length > 0, 30_000, 200);
+      expect(after).toEqual({ [w.hostname]: { ok: 'pong' } });
+      expect(await client.control.inspect({ timeout: T, limit: 1 }).clock()).toHaveProperty(w.hostname);
+      // The answers came over new connections: none of the closed ones is left.
+      expect((await connections()).filter((c) => before.includes(c))).toEqual([]);
+    }, 60_000);
 
     it('shutdown stops the worker after replying', async () => {
       const w = await startWorker('doomed');

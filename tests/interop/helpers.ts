@@ -40,11 +40,11 @@ export async function stopProcess(p: Spawned | undefined, grace = 10_000): Promi
   clearTimeout(timer);
 }
 
-/** A celeriac worker (built CLI) on the interop app, consuming `queue`; resolves once it is ready. */
-export async function startCeleriacWorker(url: string, queue: string, args: string[] = []): Promise<Spawned> {
+/** A celeriac worker (built CLI) on the interop app, consuming `queue`; resolves once it is ready. Results go to `backend` (default: the broker URL). */
+export async function startCeleriacWorker(url: string, queue: string, args: string[] = [], backend = url): Promise<Spawned> {
   const w = spawnCli(['worker', '-A', INTEROP_APP, '-Q', queue, '-l', 'info', '--log-format', 'json', ...args], {
     CELERIAC_BROKER_URL: url,
-    CELERIAC_RESULT_BACKEND: url,
+    CELERIAC_RESULT_BACKEND: backend,
   });
   try {
     await w.waitFor(/ ready\.\n/, 30_000);
@@ -55,13 +55,13 @@ export async function startCeleriacWorker(url: string, queue: string, args: stri
   return w;
 }
 
-/** `celery -A interop_app worker -P solo -Q <queue>` (Python); resolves once it says it is ready. */
-export async function startPythonWorker(url: string, queue: string, nodeName: string): Promise<Spawned> {
+/** `celery -A interop_app worker -P solo -Q <queue>` (Python); resolves once it says it is ready. Results go to `backend` (default: the broker URL). */
+export async function startPythonWorker(url: string, queue: string, nodeName: string, backend = url): Promise<Spawned> {
   const w = spawnProcess(
     PYTHON,
     // No gossip, mingle or heartbeat: fewer shared keys on the test Redis and a faster start.
     ['-m', 'celery', '-A', 'interop_app', 'worker', '-P', 'solo', '-Q', queue, '-l', 'info', '-n', nodeName, '--without-gossip', '--without-mingle', '--without-heartbeat'],
-    pythonEnv({ INTEROP_BROKER: url, INTEROP_BACKEND: url, INTEROP_QUEUE: queue }),
+    pythonEnv({ INTEROP_BROKER: url, INTEROP_BACKEND: backend, INTEROP_QUEUE: queue }),
     PY_DIR,
   );
   try {

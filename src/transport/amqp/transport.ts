@@ -24,7 +24,7 @@ import { listQueuesOverHttp } from './management.js';
 import { deadLetterMessage, rawMessage, readDeadLetter } from './message.js';
 import { Publisher } from './publisher.js';
 import { AmqpSession } from './session.js';
-import { amqpError, type AmqpEndpoint, type Permission } from './url.js';
+import { amqpError, replyCode, type AmqpEndpoint, type Permission } from './url.js';
 import { queueArguments } from './topology.js';
 
 export interface AmqpTransportOptions {
@@ -149,7 +149,13 @@ export class AmqpTransport implements Transport {
   async deleteQueue(name: string): Promise<void> {
     this.queues.delete(name);
     for (const [k, b] of this.bindings) if (b.queue === name) this.bindings.delete(k);
-    await this.op(`delete queue '${name}'`, 'configure', (ch) => ch.deleteQueue(name));
+    // Deleting a queue that is already gone is not an error: RabbitMQ 3.10 answers delete-ok; a 404 NOT_FOUND (other servers) is taken as done.
+    await this.op(`delete queue '${name}'`, 'configure', (ch) =>
+      ch.deleteQueue(name).catch((error: unknown) => {
+        if (replyCode(error) !== 404) throw error;
+        return undefined;
+      }),
+    );
   }
 
   publish(message: RawMessage, options: PublishOptions): Promise<void> {
