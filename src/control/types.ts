@@ -14,7 +14,7 @@ export interface TaskRequestSnapshot {
   /** UNIX seconds when it started, or null when not running. */
   time_start: number | null;
   acknowledged: boolean;
-  delivery_info: { exchange: string; routing_key: string; priority: number; redelivered: boolean };
+  delivery_info: { exchange: string; routing_key: string; priority: number | null; redelivered: boolean };
   worker_pid: number | null;
 }
 

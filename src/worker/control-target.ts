@@ -6,7 +6,8 @@ import { arch, cpus, hostname as osHostname, platform, release } from 'node:os';
 import type { Celeriac } from '../app/celeriac.js';
 import type { ControlTarget, QueueSnapshot, RegisteredTaskInfo, RevokedSet, ScheduledSnapshot, TaskRequestSnapshot } from '../control/types.js';
 import { maskUrl } from '../util/url.js';
-import type { Request, WorkerState } from './state.js';
+import { snapshot } from './snapshot.js';
+import type { WorkerState } from './state.js';
 
 /** What the adapter needs of a worker (kept narrow so this file does not import worker.ts). */
 export interface ControlledWorker {
@@ -30,22 +31,6 @@ interface Overrides {
 }
 
 const SECRET = /pass|secret|token|key|auth|credential/i;
-
-export function snapshot(r: Request, hostname: string): TaskRequestSnapshot {
-  const { task, delivery } = r;
-  return {
-    id: task.id,
-    name: task.name,
-    args: task.args,
-    kwargs: task.kwargs,
-    type: task.name,
-    hostname,
-    time_start: r.startedAt === undefined ? null : r.startedAt / 1000,
-    acknowledged: r.acked,
-    delivery_info: { exchange: delivery.exchange, routing_key: delivery.routingKey, priority: delivery.message.properties.priority ?? 0, redelivered: delivery.redelivered },
-    worker_pid: r.startedAt === undefined ? null : process.pid,
-  };
-}
 
 /** kombu's Queue.as_dict for a queue bound to the direct exchange of the same name (as the worker declares it). */
 export function queueSnapshot(name: string): QueueSnapshot {
@@ -100,12 +85,12 @@ export class WorkerControlTarget implements ControlTarget {
 
   activeRequests(): TaskRequestSnapshot[] {
     if (this.engine.activeRequests) return this.engine.activeRequests.call(this.worker);
-    return [...this.worker.state.active.values()].map((r) => snapshot(r, this.hostname));
+    return [...this.worker.state.active.values()].map((r) => snapshot(r, this.hostname, r.startedAt === undefined ? null : process.pid));
   }
 
   reservedRequests(): TaskRequestSnapshot[] {
     if (this.engine.reservedRequests) return this.engine.reservedRequests.call(this.worker);
-    return this.worker.state.reserved.map((r) => snapshot(r, this.hostname));
+    return this.worker.state.reserved.map((r) => snapshot(r, this.hostname, r.startedAt === undefined ? null : process.pid));
   }
 
   scheduledRequests(): ScheduledSnapshot[] {

@@ -14,7 +14,7 @@ import { EtaHeap } from './eta.js';
 import type { Logger } from './logger.js';
 import type { Pool } from './pools/types.js';
 import { RateLimiter } from './rate-limiter.js';
-import { RevokedSet } from './revoked.js';
+import { LimitedRevokedSet } from '../control/revoked.js';
 import { snapshot, type TaskRequestSnapshot } from './snapshot.js';
 import type { Request, WorkerState } from './state.js';
 
@@ -36,7 +36,7 @@ export abstract class WorkerControls<E extends EventMap> extends TypedEmitter<E>
   /** Tasks over their rate limit, waiting for a token. */
   protected readonly rates = new RateLimiter<Request>((r) => this.reserveNow(r));
   /** Revoked task ids: such a task never runs (REVOKED). */
-  readonly revoked = new RevokedSet();
+  readonly revoked = new LimitedRevokedSet();
   /** rate_limit, time_limit and soft_time_limit as the control commands set them, by task name (what `registered` shows). */
   protected readonly overrides = new Map<string, Record<string, string | number | null>>();
   /** Time limits set at run time (setTimeLimit), by task name; they win over the task's options. */
@@ -139,7 +139,7 @@ export abstract class WorkerControls<E extends EventMap> extends TypedEmitter<E>
   revoke(ids: string[], opts: { terminate?: boolean; signal?: string } = {}): void {
     const signal = opts.terminate ? signalName(opts.signal ?? 'SIGTERM') : undefined;
     for (const id of ids) {
-      this.revoked.add(id);
+      this.revoked.add([id]);
       const waiting = this.eta.remove(id) ?? this.rates.remove(id) ?? this.takeReserved(id);
       if (waiting) {
         this.logger.info('Discarding revoked task: %s[%s]', waiting.task.name, id);

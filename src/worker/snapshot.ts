@@ -2,21 +2,10 @@
  * What inspect replies show of a request: Celery's Request.info() dict (id, name, args, kwargs, type,
  * hostname, time_start, acknowledged, delivery_info, worker_pid), built from the worker's own request.
  */
+import type { TaskRequestSnapshot } from '../control/types.js';
 import type { Request } from './state.js';
 
-export interface TaskRequestSnapshot {
-  id: string;
-  name: string;
-  args: unknown[];
-  kwargs: Record<string, unknown>;
-  type: string;
-  hostname: string;
-  /** Seconds since the epoch when it started running, or null. */
-  time_start: number | null;
-  acknowledged: boolean;
-  delivery_info: { exchange: string; routing_key: string; priority: number | null; redelivered: boolean };
-  worker_pid: number | null;
-}
+export type { TaskRequestSnapshot };
 
 export function snapshot(request: Request, hostname: string, workerPid: number | null): TaskRequestSnapshot {
   const { task, delivery } = request;

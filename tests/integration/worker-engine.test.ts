@@ -138,7 +138,7 @@ for (const kind of ['memory', 'sqlite', 'redis', 'amqp'] as const) {
       expect(await r.get({ timeout: 10_000 }).catch((e: unknown) => e)).toBeInstanceOf(TaskRevokedError);
       expect((await r.meta()).result).toMatchObject({ exc_type: 'TaskRevokedError', exc_message: ['revoked'] });
       expect(runs).toEqual([]);
-      expect(w.revoked.list()).toEqual([held.id, id]);
+      expect(w.revoked.ids()).toEqual([held.id, id]);
     });
 
     it('revoke with terminate in the async pool aborts the running task signal: REVOKED (terminated)', async () => {

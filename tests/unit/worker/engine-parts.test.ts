@@ -3,7 +3,6 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../src/errors.js';
 import { parseRate, TokenBucket } from '../../../src/util/rate.js';
 import { EtaHeap } from '../../../src/worker/eta.js';
-import { RevokedSet } from '../../../src/worker/revoked.js';
 import { backoffSeconds } from '../../../src/worker/retry.js';
 
 describe('parseRate', () => {
@@ -75,20 +74,6 @@ describe('EtaHeap', () => {
     await new Promise((r) => setTimeout(r, 80));
     expect(out).toEqual(['near']);
     heap.drain();
-  });
-});
-
-describe('RevokedSet', () => {
-  it('forgets ids after the expiry and keeps at most max ids', () => {
-    let now = 0;
-    const set = new RevokedSet(3, 1000, () => now);
-    for (const id of ['a', 'b', 'c', 'd']) set.add(id);
-    expect(set.list()).toEqual(['b', 'c', 'd']);
-    expect(set.has('a')).toBe(false);
-    expect(set.has('d')).toBe(true);
-    now = 1500;
-    expect(set.has('d')).toBe(false);
-    expect(set.list()).toEqual([]);
   });
 });
 
