@@ -8,6 +8,9 @@ import { parameterNames } from './params.js';
 import { chunksGroup, xsig } from './canvas/builtins.js';
 import { Group, Signature } from './canvas/signature.js';
 import type { CanvasApp } from './canvas/types.js';
+import type { ApplyOptions } from './apply-options.js';
+
+export type { ApplyOptions };
 
 /**
  * The arguments a partial signature may hold: the task's arguments with some leading ones left out, since
@@ -66,37 +69,6 @@ function checkOptions(name: string, options: TaskOptions): void {
     if (v !== undefined && (typeof v !== 'number' || !(v >= 0))) throw new ConfigError(`task '${name}': ${key} must be a number of seconds >= 0; got ${String(v)}`);
   }
   if (typeof options.retryBackoff === 'number' && !(options.retryBackoff > 0)) throw new ConfigError(`task '${name}': retryBackoff must be true or a first delay in seconds > 0; got ${options.retryBackoff}`);
-}
-
-export interface ApplyOptions {
-  kwargs?: Record<string, unknown>;
-  /** Seconds from now before the task may run. */
-  countdown?: number;
-  /** Earliest time the task may run. */
-  eta?: Date | string;
-  /** Seconds from now, or a time, after which the task is not run (REVOKED, expired). */
-  expires?: number | Date | string;
-  priority?: number;
-  queue?: string;
-  exchange?: string;
-  routingKey?: string;
-  /** Use this id instead of a new uuid. */
-  taskId?: string;
-  timeLimit?: number;
-  softTimeLimit?: number;
-  ignoreResult?: boolean;
-  /** Name shown in logs and monitors instead of the task name. */
-  shadow?: string;
-  /** Extra message headers. */
-  headers?: Record<string, unknown>;
-  /** Workflow ids, set when a task sends another. */
-  parentId?: string;
-  rootId?: string;
-  groupId?: string;
-  groupIndex?: number;
-  retries?: number;
-  /** Workflow links to carry (callbacks, errbacks, chain, chord): a retry keeps the original's. */
-  embed?: Partial<TaskEmbed>;
 }
 
 /** What a Task needs from its app: sending itself, and the context of the task running now. */

@@ -1,30 +1,11 @@
 /** What the canvas needs of an app, and the option names of signatures (camelCase here, Celery's on the wire). */
 import type { ResultBackend } from '../../backend/types.js';
 import type { SignatureDict, TaskEmbed } from '../../protocol/task-message.js';
+import type { ApplyOptions } from '../apply-options.js';
 import type { AsyncResult } from '../result.js';
 
-/** The sending options a signature can carry (a subset of a task's ApplyOptions). */
-export interface SendOptions {
-  kwargs?: Record<string, unknown>;
-  countdown?: number;
-  eta?: Date | string;
-  expires?: number | Date | string;
-  priority?: number;
-  queue?: string;
-  exchange?: string;
-  routingKey?: string;
-  taskId?: string;
-  timeLimit?: number;
-  softTimeLimit?: number;
-  ignoreResult?: boolean;
-  shadow?: string;
-  headers?: Record<string, unknown>;
-  parentId?: string;
-  rootId?: string;
-  groupId?: string;
-  groupIndex?: number;
-  embed?: Partial<TaskEmbed>;
-}
+/** The sending options a signature can carry: a task's ApplyOptions but the retry count. */
+export type SendOptions = Omit<ApplyOptions, 'retries'>;
 
 /** Options set on a signature with `.set()`: where and when its task runs. */
 export type SignatureOptions = Pick<
