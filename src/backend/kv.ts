@@ -330,8 +330,11 @@ export class KeyValueBackend implements ResultBackend {
       if (key === undefined) return this.changed();
       if (!key.startsWith(this.taskPrefix)) return;
       const taskId = this.taskPrefix ? key.slice(this.taskPrefix.length) : key;
-      if (!this.waiters.has(taskId)) return;
-      if (value === undefined) return this.changed(taskId);
+      if (value === undefined) {
+        if (this.waiters.has(taskId)) this.changed(taskId);
+        return;
+      }
+      // settle() looks the waiters up once and returns when there are none (most writes have none).
       try {
         this.settle(taskId, value);
       } catch {
