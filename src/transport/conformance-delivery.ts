@@ -18,6 +18,16 @@ export function deliveryCases(add: AddCase, inject: Inject | undefined): void {
     assert.deepEqual(c.deliveries.map(text), ['m0', 'm1', 'm2']);
   });
 
+  add('a consumer holding unsettled messages still fills each free slot of its window', async (f) => {
+    const q = await f.queue('fill');
+    const c = await f.consumer([q], 3);
+    for (const [i, body] of ['a', 'b', 'c'].entries()) {
+      await f.publish(q, body);
+      await c.waitFor(i + 1, `delivery ${i + 1} of 3 while holding ${i} unsettled (prefetch 3)`);
+    }
+    assert.deepEqual(c.deliveries.map(text), ['a', 'b', 'c']);
+  });
+
   add('ack removes the message for good', async (f) => {
     const q = await f.queue('ack');
     await f.publish(q, 'once');

@@ -121,14 +121,14 @@ export class VirtualConsumer implements Consumer {
   }
 
   /**
-   * Whether to claim now: always when holding nothing; otherwise once three quarters of the window are free
-   * (with the default multiplier 4: when no more than `concurrency` messages wait), so a busy consumer claims
-   * in batches instead of one message per ack. A quarter was one message per claim at concurrency 1
-   * (prefetch 4): one claim script call per task on Redis.
+   * Whether to claim now: always when holding nothing; otherwise once a quarter of the window is free, so
+   * a busy consumer claims in batches instead of one message per ack. (Waiting for three quarters, tried
+   * for fewer Redis round trips at -c 1, starves slots: a consumer holding two long tasks of a window of
+   * three, or of four with prefetch multiplier 1, would never fill its free slot.)
    */
   private shouldClaim(): boolean {
     const room = this.room();
-    return room > 0 && (this.held.size === 0 || room >= Math.max(1, Math.floor((this.prefetch * 3) / 4)));
+    return room > 0 && (this.held.size === 0 || room >= Math.max(1, Math.floor(this.prefetch / 4)));
   }
 
   /** Starts a claim loop unless one is running; a running loop is told to go round once more. */
