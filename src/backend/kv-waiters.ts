@@ -1,0 +1,236 @@
+/**
+ * The waiting half of KeyValueBackend: pending `waitFor` calls (one waiter object each, timeouts on one
+ * shared timer), one change listener on the store for all of them, settled from the written value when the
+ * store passes it, else from its change feed or a read of the awaited keys.
+ */
+import { ResultTimeoutError } from '../errors.js';
+import { parseResultMeta, type ResultMeta } from '../protocol/result-meta.js';
+import { isReady } from '../protocol/states.js';
+import { Deadlines, type Deadline } from '../util/deadlines.js';
+import type { KeyValueStore, MaybePromise } from './kv-store.js';
+import type { WaitOptions } from './types.js';
+
+/** One pending `waitFor`: its promise's settle functions and what to undo when it ends. */
+class Waiter {
+  deadline: Deadline<Waiter> | undefined;
+  /** The state seen when it started waiting, for the timeout's message. */
+  seen = 'PENDING';
+  timeout = 0;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+  constructor(
+    readonly taskId: string,
+    readonly resolve: (meta: ResultMeta) => void,
+    readonly reject: (error: Error) => void,
+  ) {}
+
+  /** Cancels the deadline and the abort listener. */
+  done(deadlines: Deadlines<Waiter>): void {
+    if (this.deadline) deadlines.cancel(this.deadline);
+    if (this.onAbort) this.signal?.removeEventListener('abort', this.onAbort);
+  }
+}
+
+/** Most entries a store returns from one `changes()` call. */
+export const CHANGE_PAGE = 5000;
+
+export class KeyValueWaiters {
+  /** One timer for every waiter's timeout. */
+  private readonly deadlines = new Deadlines<Waiter>((w) =>
+    this.fail(w, new ResultTimeoutError(`task ${w.taskId} was not ready after ${w.timeout} ms (state ${w.seen}). Is a worker consuming its queue? Raise the timeout, or check with \`celeriac result ${w.taskId}\`.`)),
+  );
+  /** Awaited task ids: one waiter, or several waiting on the same id. */
+  private readonly waiters = new Map<string, Waiter | Waiter[]>();
+  private unwatch: (() => void) | undefined;
+  private pollTimer: NodeJS.Timeout | undefined;
+  private checking = false;
+  private recheck = false;
+  /** Awaited ids to read one by one (a new waiter, or a key the store said changed). */
+  private readonly dirty = new Set<string>();
+  /** Something changed but the store could not say what: read the change feed, or every awaited key. */
+  private unknownChange = false;
+  private cursor: number | undefined;
+
+  constructor(
+    private readonly store: KeyValueStore,
+    private readonly taskPrefix: string,
+    private readonly pollInterval: number,
+  ) {}
+
+  /** Fails every pending waiter (the backend is closing) and stops listening. */
+  failAll(error: (taskId: string) => Error): void {
+    for (const entry of [...this.waiters.values()]) {
+      for (const w of Array.isArray(entry) ? [...entry] : [entry]) this.fail(w, error(w.taskId));
+    }
+    this.stopWatching();
+  }
+
+  /** Waits on an open store: resolves with the ready meta, now or when it is written. */
+  waitFor(taskId: string, options: WaitOptions = {}): Promise<ResultMeta> {
+    let text: MaybePromise<string | undefined>;
+    try {
+      text = this.store.get(this.taskPrefix + taskId);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+    // A synchronous store (memory, SQLite) is read without a promise hop: this is the hot path of get().
+    if (text instanceof Promise) return text.then((t) => this.waitWith(taskId, t, options, true));
+    return this.waitWith(taskId, text, options, false);
+  }
+
+  /**
+   * Resolves at once when `text` (the stored record) is ready, else registers a waiter. `recheck`: the
+   * record was read asynchronously, so the result may have landed since.
+   */
+  private waitWith(taskId: string, text: string | undefined, options: WaitOptions, recheck: boolean): Promise<ResultMeta> {
+    let first: ResultMeta | undefined;
+    if (text !== undefined) {
+      try {
+        first = parseResultMeta(text, taskId);
+      } catch (err) {
+        return Promise.reject(err as Error);
+      }
+      if (isReady(first.status)) return Promise.resolve(first);
+    }
+    const { timeout, signal } = options;
+    return new Promise<ResultMeta>((resolve, reject) => {
+      const waiter = new Waiter(taskId, resolve, reject);
+      if (signal) {
+        const onAbort = (): void =>
+          this.fail(waiter, signal.reason instanceof Error ? signal.reason : new ResultTimeoutError(`waiting for task ${taskId} was aborted`));
+        if (signal.aborted) return reject(signal.reason instanceof Error ? signal.reason : new ResultTimeoutError(`waiting for task ${taskId} was aborted`));
+        waiter.signal = signal;
+        waiter.onAbort = onAbort;
+        signal.addEventListener('abort', onAbort, { once: true });
+      }
+      if (timeout !== undefined) {
+        if (first) waiter.seen = first.status;
+        waiter.timeout = timeout;
+        waiter.deadline = this.deadlines.add(waiter, timeout);
+      }
+      const entry = this.waiters.get(taskId);
+      if (entry === undefined) this.waiters.set(taskId, waiter);
+      else if (Array.isArray(entry)) entry.push(waiter);
+      else this.waiters.set(taskId, [entry, waiter]);
+      this.startWatching();
+      if (recheck) this.changed(taskId);
+    });
+  }
+
+  /** Ends one waiter with an error. */
+  private fail(waiter: Waiter, error: Error): void {
+    const entry = this.waiters.get(waiter.taskId);
+    if (entry === waiter) this.waiters.delete(waiter.taskId);
+    else if (Array.isArray(entry)) {
+      const i = entry.indexOf(waiter);
+      if (i === -1) return;
+      entry.splice(i, 1);
+      if (entry.length === 0) this.waiters.delete(waiter.taskId);
+    } else return;
+    waiter.done(this.deadlines);
+    if (this.waiters.size === 0) this.stopWatching();
+    waiter.reject(error);
+  }
+
+  private startWatching(): void {
+    if (this.unwatch) return;
+    this.unwatch = this.store.watch((key, value) => {
+      if (key === undefined) return this.changed();
+      if (!key.startsWith(this.taskPrefix)) return;
+      const taskId = this.taskPrefix ? key.slice(this.taskPrefix.length) : key;
+      if (value === undefined) {
+        if (this.waiters.has(taskId)) this.changed(taskId);
+        return;
+      }
+      // settle() looks the waiters up once and returns when there are none (most writes have none).
+      try {
+        this.settle(taskId, value);
+      } catch {
+        this.changed(taskId);
+      }
+    });
+    // Not unref'd: a pending get() keeps the process alive, as a pending socket read would.
+    this.pollTimer = setInterval(() => this.changed(), this.pollInterval);
+  }
+
+  private stopWatching(): void {
+    this.unwatch?.();
+    this.unwatch = undefined;
+    clearInterval(this.pollTimer);
+    this.cursor = undefined;
+  }
+
+  /** Notes a change (of one awaited task, or of unknown keys) and runs a check. */
+  private changed(taskId?: string): void {
+    if (taskId === undefined) this.unknownChange = true;
+    else this.dirty.add(taskId);
+    this.check();
+  }
+
+  /** Resolves the waiters of `taskId` when `text` holds a ready state. */
+  private settle(taskId: string, text: string | undefined): void {
+    if (text === undefined) return;
+    const entry = this.waiters.get(taskId);
+    if (entry === undefined) return;
+    const meta = parseResultMeta(text, taskId);
+    if (!isReady(meta.status)) return;
+    this.waiters.delete(taskId);
+    if (this.waiters.size === 0) this.stopWatching();
+    if (Array.isArray(entry)) {
+      for (const w of entry) {
+        w.done(this.deadlines);
+        w.resolve(meta);
+      }
+    } else {
+      entry.done(this.deadlines);
+      entry.resolve(meta);
+    }
+  }
+
+  /**
+   * Settles the awaited results that changed; coalesces overlapping calls. With a change feed the cost is
+   * the number of writes since the last check, not the number of waiters.
+   */
+  private check(): void {
+    if (this.checking) {
+      this.recheck = true;
+      return;
+    }
+    this.checking = true;
+    void (async () => {
+      try {
+        do {
+          this.recheck = false;
+          if (this.waiters.size === 0) break;
+          const ids = new Set(this.dirty);
+          this.dirty.clear();
+          if (this.unknownChange) {
+            this.unknownChange = false;
+            if (this.store.changes) {
+              const first = this.cursor === undefined;
+              const feed = await this.store.changes(this.cursor);
+              // A full page may have more behind it.
+              if (!first && feed.cursor !== this.cursor && feed.entries.length >= CHANGE_PAGE) this.unknownChange = true;
+              this.cursor = feed.cursor;
+              for (const [key, value] of feed.entries) {
+                if (key.startsWith(this.taskPrefix)) this.settle(key.slice(this.taskPrefix.length), value);
+              }
+              // The feed starts at the end: waiters registered before it began are read once directly.
+              if (first) for (const id of this.waiters.keys()) ids.add(id);
+            } else {
+              for (const id of this.waiters.keys()) ids.add(id);
+            }
+          }
+          const list = [...ids].filter((id) => this.waiters.has(id));
+          if (list.length === 0) continue;
+          const values = await this.store.mget(list.map((id) => this.taskPrefix + id));
+          list.forEach((id, i) => this.settle(id, values[i]));
+        } while (this.recheck || this.dirty.size > 0 || this.unknownChange);
+      } catch {
+        // A failed check is retried by the next change or poll.
+      } finally {
+        this.checking = false;
+      }
+    })();
+  }
+}
