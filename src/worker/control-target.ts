@@ -51,6 +51,12 @@ function maskConf(value: unknown, key = ''): unknown {
   return value;
 }
 
+/** The engine's methods passed through as they are (bound to the worker when it has them). */
+const BOUND = ['setRateLimit', 'setTimeLimit', 'poolGrow', 'poolShrink', 'autoscale', 'terminateTask', 'revoke', 'addConsumer', 'cancelConsumer', 'setEvents', 'sendHeartbeat'] as const;
+
+// Declaration merging: the class has each of BOUND as an optional method (set in the constructor).
+export interface WorkerControlTarget extends Partial<Pick<ControlTarget, (typeof BOUND)[number]>> {}
+
 export class WorkerControlTarget implements ControlTarget {
   readonly hostname: string;
   private readonly engine: Partial<EngineMethods>;
@@ -68,20 +74,8 @@ export class WorkerControlTarget implements ControlTarget {
       const fn = e[k];
       if (typeof fn === 'function') Object.defineProperty(this, k, { value: (fn as (...a: unknown[]) => unknown).bind(worker), enumerable: false });
     };
-    for (const k of ['setRateLimit', 'setTimeLimit', 'poolGrow', 'poolShrink', 'autoscale', 'terminateTask', 'revoke', 'addConsumer', 'cancelConsumer', 'setEvents', 'sendHeartbeat'] as const) bind(k);
+    for (const k of BOUND) bind(k);
   }
-
-  setRateLimit?(taskName: string, rate: string | null): void;
-  setTimeLimit?(taskName: string, soft?: number, hard?: number): void;
-  poolGrow?(n: number): void;
-  poolShrink?(n: number): void;
-  autoscale?(max: number, min: number): void;
-  terminateTask?(taskId: string, signal?: string): boolean;
-  revoke?(ids: string[], opts?: { terminate?: boolean; signal?: string }): void;
-  addConsumer?(queue: string): Promise<void>;
-  cancelConsumer?(queue: string): Promise<void>;
-  setEvents?(enabled: boolean): boolean;
-  sendHeartbeat?(): void;
 
   activeRequests(): TaskRequestSnapshot[] {
     if (this.engine.activeRequests) return this.engine.activeRequests.call(this.worker);

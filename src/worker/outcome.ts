@@ -3,7 +3,7 @@
  * REVOKED (terminated); and whether the message is acked or handed back (a lost child with rejectOnWorkerLost).
  */
 import type { Celeriac } from '../app/celeriac.js';
-import { MaxRetriesExceededError, SoftTimeLimitExceeded, TaskRevokedError, TimeLimitExceeded, WorkerLostError } from '../errors.js';
+import { MaxRetriesExceededError, NotRegisteredError, SoftTimeLimitExceeded, TaskRevokedError, TimeLimitExceeded, WorkerLostError } from '../errors.js';
 import type { TaskOptions } from '../app/task.js';
 import type { Logger } from './logger.js';
 import type { TaskOutcome } from './pools/types.js';
@@ -70,6 +70,22 @@ export async function recordOutcome(ctx: OutcomeContext, request: Request, opts:
   if (Workflow.involved(task)) await ctx.workflow?.failed(task, error, stack ?? null);
   ctx.failed(request, error);
   return 'ack';
+}
+
+/** A request turned away without running (revoked, or its expiry passed): REVOKED stored, its workflow told. */
+export async function recordDiscard(ctx: OutcomeContext, request: Request, reason: 'revoked' | 'expired'): Promise<void> {
+  const { task } = request;
+  const store = !(task.ignoreResult || (ctx.app.tasks.get(task.name)?.options.ignoreResult ?? ctx.app.conf.taskIgnoreResult));
+  if (store) await ctx.results.revoked(request, reason);
+  if (Workflow.involved(task)) await ctx.workflow?.revoked(task, revokedException(reason));
+}
+
+/** A task this worker does not know: FAILURE (NotRegistered) stored, as a Python worker records it. */
+export async function recordUnregistered(ctx: OutcomeContext, request: Request): Promise<void> {
+  const { task } = request;
+  const error = new NotRegisteredError(task.name);
+  ctx.logger.error('Received unregistered task of type %s [%s]: stored FAILURE and dead-lettered the message. %s', JSON.stringify(task.name), task.id, error.message);
+  if (!task.ignoreResult) await ctx.results.failure(request, error, null);
 }
 
 /** Celeriac's own errors keep their class (and so their wire form) when they cross from a pool child. */

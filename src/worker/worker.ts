@@ -11,63 +11,27 @@ import type { Celeriac } from '../app/celeriac.js';
 import { placeKwargs } from '../app/params.js';
 import type { TaskOptions } from '../app/task.js';
 import type { ResultBackend } from '../backend/types.js';
-import { CeleriacError, NotRegisteredError, ProtocolError } from '../errors.js';
-import { revokedException } from '../protocol/result-meta.js';
+import { CeleriacError, ProtocolError } from '../errors.js';
 import { parseTaskMessage, requestInfo, type TaskRequestInfo } from '../protocol/task-message.js';
 import type { Consumer, Delivery, Transport } from '../transport/types.js';
 import { defaultNodeName, expandNodeName } from '../util/hostname.js';
 import { createLogger, type Logger } from './logger.js';
 import { startControl, type ControlHandle, type WorkerControlOptions } from './control.js';
 import { WorkerControls } from './controls.js';
-import { recordOutcome, type OutcomeContext } from './outcome.js';
+import { recordDiscard, recordOutcome, recordUnregistered, type OutcomeContext } from './outcome.js';
 import { toPoolError } from './pools/base.js';
-import { createPool, type PoolKind } from './pools/index.js';
+import { createPool } from './pools/index.js';
 import type { Pool, TaskCall, TaskOutcome } from './pools/types.js';
 import { ResultWriter } from './results.js';
 import type { TaskRequestSnapshot } from './snapshot.js';
 import { WorkerState, type Request } from './state.js';
+import type { WorkerEvents, WorkerOptions, WorkerStatus } from './options.js';
 import { Workflow } from './workflow.js';
 
 export type { TaskRequestSnapshot };
 export type { ScheduledSnapshot } from './controls.js';
 
-export interface WorkerOptions {
-  /** Queues to consume (default: the app's default queue). */
-  queues?: string[];
-  /** Tasks run at once (default: the app's `concurrency`). */
-  concurrency?: number;
-  prefetchMultiplier?: number;
-  /** Node name; `%h` is the host name (default `celeriac@<host>`). */
-  hostname?: string;
-  acksLate?: boolean;
-  logger?: Logger;
-  /** The pool: 'async' (default), 'threads', 'processes', or a Pool instance. */
-  pool?: Pool | PoolKind;
-  /** `path[:export]` of the module that creates the app: the threads and processes pools load it in each child. */
-  appModule?: string;
-  /** Replace a pool child after this many tasks (threads/processes). */
-  maxTasksPerChild?: number;
-  /** Replace a pool child once a task leaves it above this many KiB of resident memory (threads: its heap). */
-  maxMemoryPerChild?: number;
-  /** Grow and shrink the pool with the backlog between these bounds (Celery's --autoscale max,min). */
-  autoscale?: { max: number; min: number; keepalive?: number };
-  /** Hard time limit in seconds for every task (a task's or a message's own limit wins). */
-  timeLimit?: number;
-  /** Soft time limit in seconds for every task. */
-  softTimeLimit?: number;
-  /** Remote control: `{ enabled: false }` (--without-control), `allow` list, `statedb` file. */
-  control?: WorkerControlOptions;
-}
-
-export type WorkerStatus = 'new' | 'starting' | 'running' | 'stopping' | 'stopped';
-
-export interface WorkerEvents extends Record<string, unknown[]> {
-  ready: [];
-  idle: [];
-  'task-succeeded': [Request, unknown];
-  'task-failed': [Request, unknown];
-  stopped: [];
-}
+export type { WorkerEvents, WorkerOptions, WorkerStatus } from './options.js';
 
 export class Worker extends WorkerControls<WorkerEvents> {
   readonly hostname: string;
@@ -221,22 +185,16 @@ export class Worker extends WorkerControls<WorkerEvents> {
   }
 
   protected discard(request: Request, reason: 'revoked' | 'expired'): void {
-    const { task } = request;
-    const store = !(task.ignoreResult || (this.app.tasks.get(task.name)?.options.ignoreResult ?? this.app.conf.taskIgnoreResult));
     void (async () => {
-      if (store) await this.results?.revoked(request, reason);
-      if (Workflow.involved(task)) await this.outcomes?.workflow?.revoked(task, revokedException(reason));
+      if (this.outcomes) await recordDiscard(this.outcomes, request, reason);
       await this.settle(request);
     })().catch((e: unknown) => this.logError(`${reason} task`, e));
   }
 
   private async rejectUnknown(request: Request): Promise<void> {
-    const { task } = request;
-    const error = new NotRegisteredError(task.name);
-    this.logger.error('Received unregistered task of type %s [%s]: stored FAILURE and dead-lettered the message. %s', JSON.stringify(task.name), task.id, error.message);
     try {
-      if (!task.ignoreResult) await this.results?.failure(request, error, null);
-      await request.delivery.reject({ requeue: false, reason: `unregistered task '${task.name}'` });
+      if (this.outcomes) await recordUnregistered(this.outcomes, request);
+      await request.delivery.reject({ requeue: false, reason: `unregistered task '${request.task.name}'` });
     } catch (err) {
       this.logError('unregistered task', err);
     }

@@ -1,0 +1,44 @@
+/** What a Worker is built with (`new Worker(app, options)`), the states it goes through and the events it emits. */
+import type { PoolKind } from './pools/index.js';
+import type { Pool } from './pools/types.js';
+import type { Logger } from './logger.js';
+import type { Request } from './state.js';
+import type { WorkerControlOptions } from './control.js';
+
+export interface WorkerOptions {
+  /** Queues to consume (default: the app's default queue). */
+  queues?: string[];
+  /** Tasks run at once (default: the app's `concurrency`). */
+  concurrency?: number;
+  prefetchMultiplier?: number;
+  /** Node name; `%h` is the host name (default `celeriac@<host>`). */
+  hostname?: string;
+  acksLate?: boolean;
+  logger?: Logger;
+  /** The pool: 'async' (default), 'threads', 'processes', or a Pool instance. */
+  pool?: Pool | PoolKind;
+  /** `path[:export]` of the module that creates the app: the threads and processes pools load it in each child. */
+  appModule?: string;
+  /** Replace a pool child after this many tasks (threads/processes). */
+  maxTasksPerChild?: number;
+  /** Replace a pool child once a task leaves it above this many KiB of resident memory (threads: its heap). */
+  maxMemoryPerChild?: number;
+  /** Grow and shrink the pool with the backlog between these bounds (Celery's --autoscale max,min). */
+  autoscale?: { max: number; min: number; keepalive?: number };
+  /** Hard time limit in seconds for every task (a task's or a message's own limit wins). */
+  timeLimit?: number;
+  /** Soft time limit in seconds for every task. */
+  softTimeLimit?: number;
+  /** Remote control: `{ enabled: false }` (--without-control), `allow` list, `statedb` file. */
+  control?: WorkerControlOptions;
+}
+
+export type WorkerStatus = 'new' | 'starting' | 'running' | 'stopping' | 'stopped';
+
+export interface WorkerEvents extends Record<string, unknown[]> {
+  ready: [];
+  idle: [];
+  'task-succeeded': [Request, unknown];
+  'task-failed': [Request, unknown];
+  stopped: [];
+}
