@@ -5,6 +5,7 @@ import type { ClaimedMessage, PutItem, StoredDeadLetter, VirtualStore } from '..
 import type { Binding, ExchangeDeclaration, QueueDeclaration, QueueInfo, TransportCapabilities } from '../types.js';
 import { connectRedis, type ParsedRedisUrl, type RedisClient } from './connection.js';
 import { RedisKeys } from './keys.js';
+import { markRedelivered, priorityOf, restoreVisible } from './restore.js';
 import { Subscriber } from './subscriber.js';
 
 const script = (name: string): string => readFileSync(new URL(`./scripts/${name}.lua`, import.meta.url), 'utf8');
@@ -33,23 +34,6 @@ type Commands = RedisClient & {
 export interface RedisStoreOptions {
   keyPrefix: string;
   visibilityTimeout: number;
-}
-
-/** Marks a stored envelope redelivered, as kombu does when it restores a message. */
-function markRedelivered(envelope: string): string {
-  try {
-    const env = JSON.parse(envelope) as { headers?: Record<string, unknown>; properties?: { delivery_info?: Record<string, unknown> } };
-    if (env.headers) env.headers['redelivered'] = true;
-    if (env.properties?.delivery_info) env.properties.delivery_info['redelivered'] = true;
-    return JSON.stringify(env);
-  } catch {
-    return envelope;
-  }
-}
-
-function priorityOf(envelope: string): number {
-  const m = /"priority"\s*:\s*(\d+)/.exec(envelope);
-  return m ? Number(m[1]) : 0;
 }
 
 export class RedisStore implements VirtualStore {
@@ -289,51 +273,11 @@ export class RedisStore implements VirtualStore {
     await this.requeue([...this.held].filter(([, h]) => h.owner === owner).map(([t]) => t), owner);
   }
 
-  /**
-   * kombu's restore_visible: unacked messages fetched longer than the visibility timeout ago go back to
-   * the queue their routing key names. One sweeper at a time across processes (kombu's unacked_mutex).
-   */
+  /** kombu's restore_visible (./restore.ts): messages unacked past the visibility timeout go back. */
   async restoreVisible(now: number): Promise<number> {
-    const token = uuid();
-    const got = await this.redis.set(this.keys.unackedMutex, token, 'PX', 300_000, 'NX');
-    if (got !== 'OK') return 0;
-    let restored = 0;
-    try {
-      const cutoff = (now - this.options.visibilityTimeout) / 1000;
-      const tags = await this.redis.zrangebyscore(this.keys.unackedIndex, '-inf', cutoff, 'LIMIT', 0, 1000);
-      for (const tag of tags) {
-        const raw = await this.redis.hget(this.keys.unacked, tag);
-        if (!raw) {
-          await this.redis.zrem(this.keys.unackedIndex, tag);
-          continue;
-        }
-        const target = await this.restoreTarget(raw);
-        if (!target) continue;
-        restored += await this.redis.celeriacRestore(this.keys.unacked, this.keys.unackedIndex, target.list, tag, markRedelivered(target.envelope), String(cutoff), '1');
-      }
-    } finally {
-      if ((await this.redis.get(this.keys.unackedMutex)) === token) await this.redis.del(this.keys.unackedMutex);
-    }
+    const restored = await restoreVisible(this.redis, this.keys, (exchange) => this.bindings(exchange), now - this.options.visibilityTimeout);
     if (restored) this.notify();
     return restored;
-  }
-
-  /** Where an unacked record `[envelope, exchange, routing_key]` goes back to: the queue its route names. */
-  private async restoreTarget(raw: string): Promise<{ list: string; envelope: string } | undefined> {
-    let record: [unknown, string, string];
-    try {
-      record = JSON.parse(raw) as [unknown, string, string];
-    } catch {
-      return undefined;
-    }
-    const [env, exchange, routingKey] = record;
-    const envelope = JSON.stringify(env);
-    let queue = routingKey;
-    if (exchange) {
-      const bound = (await this.bindings(exchange)).filter((b) => b.routingKey === routingKey);
-      queue = bound[0]?.queue ?? routingKey;
-    }
-    return { list: this.keys.list(queue, priorityOf(envelope)), envelope };
   }
 
   async purge(queue: string): Promise<number> {
