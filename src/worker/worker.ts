@@ -264,21 +264,21 @@ export class Worker extends WorkerControls<WorkerEvents> {
     }
   }
 
-  /** Binds the message's args and kwargs to the function's parameters and runs it in the pool. */
-  private async run(request: Request, params: string[] | undefined, opts: TaskOptions): Promise<TaskOutcome> {
+  /** Binds the message's args and kwargs to the function's parameters and runs it in the pool (not async: the pool's promise as it is). */
+  private run(request: Request, params: string[] | undefined, opts: TaskOptions): Promise<TaskOutcome> {
     const { task } = request;
     let args: unknown[];
     try {
       args = placeKwargs(task.args, task.kwargs, params);
     } catch (err) {
       // A call Python would refuse (a kwarg repeating a positional argument) fails like the task would.
-      return { ok: false, error: toPoolError(err), runtime: 0 };
+      return Promise.resolve({ ok: false, error: toPoolError(err), runtime: 0 });
     }
     const { delivery } = request;
     const hostname = this.hostname;
     let info: TaskRequestInfo | undefined;
     // Terminated before it reached the pool (revoke with terminate right after it started): never run.
-    if (request.terminated !== undefined) return { ok: false, error: { name: 'TaskRevokedError', message: 'terminated', stack: null, kind: 'terminated' }, runtime: 0 };
+    if (request.terminated !== undefined) return Promise.resolve({ ok: false, error: { name: 'TaskRevokedError', message: 'terminated', stack: null, kind: 'terminated' }, runtime: 0 });
     // Time limits: the message's [hard, soft] header, else setTimeLimit, else the task's options, else the worker's.
     const set = this.limits.get(task.name);
     const hard = task.timeLimit[0] ?? set?.hard ?? opts.timeLimit ?? this.timeLimit;
