@@ -7,7 +7,7 @@
  * (./store.ts), with no batching tick or change listener between the worker and `get()`.
  */
 import { BackendError } from '../../errors.js';
-import { mayOverwrite, type ResultMeta } from '../../protocol/result-meta.js';
+import { copyFlatMeta, mayOverwrite, type ResultMeta } from '../../protocol/result-meta.js';
 import type { TaskState } from '../../protocol/states.js';
 import { KeyValueBackend } from '../kv.js';
 import type { BackendFactory, WaitOptions } from '../types.js';
@@ -16,15 +16,6 @@ import { MemoryKeyValueStore } from './store.js';
 export { MemoryKeyValueStore } from './store.js';
 
 const done = Promise.resolve();
-
-/** The stored state of a record another path wrote (not through storeResult), undefined if unreadable. */
-function statusOf(text: string): string | undefined {
-  try {
-    return (JSON.parse(text) as ResultMeta).status;
-  } catch {
-    return undefined;
-  }
-}
 
 class MemoryResultBackend extends KeyValueBackend {
   private readonly ttlMs: number;
@@ -39,19 +30,23 @@ class MemoryResultBackend extends KeyValueBackend {
     this.ttlMs = resultExpires > 0 ? resultExpires * 1000 : 0;
   }
 
-  /** Stores at once (the store is this process's memory): never overwrites SUCCESS nor a ready state with a non-ready one. */
+  /**
+   * Stores at once (the store is this process's memory): never overwrites SUCCESS nor a ready state with a
+   * non-ready one. A record of JSON scalars is kept as a copy of its own, with no JSON text made; any other as text.
+   */
   override storeResult(meta: ResultMeta): Promise<void> {
-    let text: string;
-    try {
-      text = JSON.stringify(meta);
-    } catch (err) {
-      return Promise.reject(err as Error);
+    let value: string | ResultMeta | undefined = copyFlatMeta(meta, meta.task_id);
+    if (value === undefined) {
+      try {
+        value = JSON.stringify(meta);
+      } catch (err) {
+        return Promise.reject(err as Error);
+      }
     }
     try {
       const key = this.key(meta.task_id);
       const entry = this.memory.lookup(key);
-      const current = entry?.value === undefined ? undefined : (entry.status ?? statusOf(entry.value));
-      if (mayOverwrite(current as TaskState | undefined, meta.status)) this.memory.write(key, entry, text, meta.status, this.ttlMs);
+      if (mayOverwrite(this.memory.statusOf(entry) as TaskState | undefined, meta.status)) this.memory.write(key, entry, value, meta.status, this.ttlMs);
     } catch (cause) {
       return Promise.reject(new BackendError(`cannot store the result of task ${meta.task_id} in ${this.url}: ${(cause as Error).message}`, { cause }));
     }

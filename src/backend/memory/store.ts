@@ -4,22 +4,35 @@
  * that reads the old value, and a wait finds the value with the lookup that parks it: one map of every result
  * kept for `resultExpires`, instead of a second map of waiters beside it.
  */
-import { parseResultMeta, type ResultMeta } from '../../protocol/result-meta.js';
+import { copyFlatMeta, parseResultMeta, type ResultMeta } from '../../protocol/result-meta.js';
 import { isReady } from '../../protocol/states.js';
 import type { KeyValueStore } from '../kv-store.js';
 import type { WaitOptions } from '../types.js';
 import { waitNew, waiterDeadlines, type Waiter } from '../waiter.js';
 
+/**
+ * What a key holds: its text, or a result record kept as an object of its own when every field is a JSON
+ * scalar (`copyFlatMeta`: no JSON text made or parsed for it; the text is made only if something reads it).
+ */
+export type Stored = string | ResultMeta;
+
 /** A key's record. `value` undefined: nothing stored (the entry only holds waiters). */
 export class Entry {
-  /** The state of a result written with `putResult` (spares a parse of `value`); undefined when unknown. */
+  /** The state of a text result written by the backend (spares a parse of `value`); undefined when unknown. */
   status: string | undefined = undefined;
   waiters: Waiter | Waiter[] | undefined = undefined;
   constructor(
-    public value: string | undefined,
+    public value: Stored | undefined,
     /** ms since the epoch; 0 = never. */
     public expiresAt: number,
   ) {}
+}
+
+const textOf = (value: Stored): string => (typeof value === 'string' ? value : JSON.stringify(value));
+
+/** A new copy of a stored result for one reader. */
+function copyOf(value: Stored, taskId: string): ResultMeta {
+  return (typeof value === 'string' ? undefined : copyFlatMeta(value, taskId)) ?? parseResultMeta(textOf(value), taskId);
 }
 
 /** Exported for tests of code built on KeyValueStore. */
@@ -63,7 +76,8 @@ export class MemoryKeyValueStore implements KeyValueStore {
   }
 
   get(key: string): string | undefined {
-    return this.lookup(key)?.value;
+    const value = this.lookup(key)?.value;
+    return value === undefined ? undefined : textOf(value);
   }
 
   mget(keys: readonly string[]): (string | undefined)[] {
@@ -72,26 +86,43 @@ export class MemoryKeyValueStore implements KeyValueStore {
 
   update(key: string, fn: (current: string | undefined) => string | undefined, ttlMs: number): void {
     const entry = this.lookup(key);
-    const next = fn(entry?.value);
+    const next = fn(entry?.value === undefined ? undefined : textOf(entry.value));
     if (next !== undefined) this.write(key, entry, next, undefined, ttlMs);
   }
 
   /**
-   * Writes `text` (a result record whose state is `status`) to the key's entry as found by `lookup` (one map
-   * lookup for the whole write), and settles the entry's waiters when the state is ready.
+   * Writes `value` (text, or a flat record of its own) to the key's entry as found by `lookup` (one map lookup
+   * for the whole write), and settles the entry's waiters when it is a result in a ready state. `status`: the
+   * state of a text result, when the writer knows it.
    */
-  write(key: string, entry: Entry | undefined, text: string, status: string | undefined, ttlMs: number): void {
+  write(key: string, entry: Entry | undefined, value: Stored, status: string | undefined, ttlMs: number): void {
     const expiresAt = ttlMs > 0 ? Date.now() + ttlMs : 0;
     if (entry === undefined) {
-      entry = new Entry(text, expiresAt);
+      entry = new Entry(value, expiresAt);
       this.values.set(key, entry);
     } else {
-      entry.value = text;
+      entry.value = value;
       entry.expiresAt = expiresAt;
     }
     entry.status = status;
-    if (entry.waiters !== undefined) this.settle(entry, text);
-    if (this.listeners.size > 0) for (const l of this.listeners) l(key, text);
+    if (entry.waiters !== undefined) this.settle(entry, value);
+    if (this.listeners.size > 0) {
+      const text = textOf(value);
+      for (const l of this.listeners) l(key, text);
+    }
+  }
+
+  /** The state of the key's stored result, undefined when none or unreadable. */
+  statusOf(entry: Entry | undefined): string | undefined {
+    const value = entry?.value;
+    if (value === undefined) return undefined;
+    if (typeof value !== 'string') return value.status;
+    if (entry?.status !== undefined) return entry.status;
+    try {
+      return (JSON.parse(value) as ResultMeta).status;
+    } catch {
+      return undefined;
+    }
   }
 
   delete(key: string): void {
@@ -122,7 +153,7 @@ export class MemoryKeyValueStore implements KeyValueStore {
     if (entry?.value !== undefined) {
       let meta: ResultMeta;
       try {
-        meta = parseResultMeta(entry.value, taskId);
+        meta = copyOf(entry.value, taskId);
       } catch (err) {
         return Promise.reject(err as Error);
       }
@@ -184,13 +215,13 @@ export class MemoryKeyValueStore implements KeyValueStore {
     return out;
   }
 
-  /** Resolves the entry's waiters, each with its own copy of the record, when `text` holds a ready state. */
-  private settle(entry: Entry, text: string): void {
+  /** Resolves the entry's waiters, each with its own copy of the record, when `value` holds a ready state. */
+  private settle(entry: Entry, value: Stored): void {
     const held = entry.waiters as Waiter | Waiter[];
     const first = Array.isArray(held) ? (held[0] as Waiter) : held;
     let meta;
     try {
-      meta = parseResultMeta(text, first.taskId);
+      meta = copyOf(value, first.taskId);
     } catch {
       return; // Not a result record: the waiters wait for one.
     }
@@ -200,7 +231,7 @@ export class MemoryKeyValueStore implements KeyValueStore {
       this.unparked(held.length);
       held.forEach((w, i) => {
         w.done(this.deadlines);
-        w.resolve(i === 0 ? meta : parseResultMeta(text, w.taskId));
+        w.resolve(i === 0 ? meta : copyOf(value, w.taskId));
       });
     } else {
       this.unparked(1);

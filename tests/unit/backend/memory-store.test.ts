@@ -28,6 +28,26 @@ describe('memory:// result backend', () => {
     await b.close();
   });
 
+  it('a record of JSON scalars (kept without its text) is copied in and out too, and reads back as Celery text', async () => {
+    const b = createBackend('memory://', {});
+    const id = randomUUID();
+    const waiting = b.waitFor(id);
+    const stored = meta(id, States.SUCCESS, 41);
+    await b.storeResult(stored);
+    (stored as { result: unknown }).result = 99;
+    stored.children.push('changed');
+    const first = await waiting;
+    expect(first).toEqual({ ...meta(id, States.SUCCESS, 41), date_done: first.date_done });
+    first.children.push('mine');
+    const again = await b.waitFor(id);
+    expect(again.result).toBe(41);
+    expect(again.children).toEqual([]);
+    const read = await b.getMeta(id);
+    expect(Object.keys(read)).toEqual(['status', 'result', 'traceback', 'children', 'date_done', 'task_id']);
+    expect(read.result).toBe(41);
+    await b.close();
+  });
+
   it('keeps a wait parked through forget() and a non-ready write, and settles it on the ready one', async () => {
     const b = createBackend('memory://', {});
     const id = randomUUID();
