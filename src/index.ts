@@ -65,7 +65,7 @@ export type { WorkerControlOptions } from './worker/control.js';
 export { LamportClock } from './util/lamport.js';
 export { pidboxNames, type PidboxRequest } from './protocol/pidbox.js';
 export {
-  EventDispatcher, EventReceiver, State as ClusterState, eventExchange, eventsSupported,
+  EventDispatcher, EventReceiver, EventDumper, State as ClusterState, eventExchange, eventsSupported,
   type EventDispatcherOptions, type EventReceiverOptions, type ReceiverEvents, type Received, type StateOptions, type WorkerInfo, type TaskInfo,
 } from './events/index.js';
 export { AppEvents } from './app/events.js';

@@ -56,6 +56,8 @@ function stackOf(error: unknown, stack: string | null | undefined): string {
 export class WorkerEventer {
   /** Task events on: the one check the worker makes per task. */
   task: boolean;
+  /** Task events asked for at start (-E); `task` follows enable_events / disable_events at run time. */
+  readonly wanted: boolean;
   readonly heartbeatInterval: number;
   private dispatcher: EventDispatcher | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -66,6 +68,7 @@ export class WorkerEventer {
     private readonly options: WorkerEventOptions,
   ) {
     this.task = false;
+    this.wanted = options.taskEvents;
     this.heartbeatInterval = options.heartbeatInterval ?? HEARTBEAT_FREQ;
     if (!(this.heartbeatInterval > 0) || !Number.isFinite(this.heartbeatInterval)) throw new RangeError(`heartbeatInterval must be seconds > 0; got ${String(options.heartbeatInterval)}`);
   }
