@@ -64,3 +64,12 @@ export {
 export type { WorkerControlOptions } from './worker/control.js';
 export { LamportClock } from './util/lamport.js';
 export { pidboxNames, type PidboxRequest } from './protocol/pidbox.js';
+export {
+  EventDispatcher, EventReceiver, EventDumper, State as ClusterState, eventExchange, eventsSupported,
+  type EventDispatcherOptions, type EventReceiverOptions, type ReceiverEvents, type Received, type StateOptions, type WorkerInfo, type TaskInfo,
+} from './events/index.js';
+export { AppEvents } from './app/events.js';
+export {
+  buildEvent, parseEventMessage, parseEventBody, eventRoutingKey, eventGroup, EVENT_TYPES, EVENT_EXCHANGE, HEARTBEAT_FREQ,
+  type AnyEvent, type CeleryEvent, type EventType, type EventFieldMap, type StandardFields, type WorkerFields, type TaskSentFields, type TaskReceivedFields, type TaskErrorFields,
+} from './protocol/events.js';

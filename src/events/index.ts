@@ -3,3 +3,4 @@ export * from './dispatcher.js';
 export * from './receiver.js';
 export * from './state.js';
 export { eventExchange, eventsSupported } from './exchange.js';
+export * from './dumper.js';

@@ -31,6 +31,12 @@ export interface WorkerOptions {
   softTimeLimit?: number;
   /** Remote control: `{ enabled: false }` (--without-control), `allow` list, `statedb` file. */
   control?: WorkerControlOptions;
+  /** Send task events (Celery's -E; default: the app's `workerSendTaskEvents`). `enable_events` turns them on later. */
+  taskEvents?: boolean;
+  /** Send worker-online, worker-heartbeat and worker-offline events (default true; false = --without-heartbeat). */
+  heartbeat?: boolean;
+  /** Seconds between worker-heartbeat events (default 2, as Celery). */
+  heartbeatInterval?: number;
 }
 
 export type WorkerStatus = 'new' | 'starting' | 'running' | 'stopping' | 'stopped';

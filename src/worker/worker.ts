@@ -18,6 +18,7 @@ import { defaultNodeName, expandNodeName } from '../util/hostname.js';
 import { createLogger, type Logger } from './logger.js';
 import { startControl, type ControlHandle, type WorkerControlOptions } from './control.js';
 import { WorkerControls } from './controls.js';
+import { WorkerEventer } from './events.js';
 import { recordDiscard, recordOutcome, recordUnregistered, type OutcomeContext } from './outcome.js';
 import { toPoolError } from './pools/base.js';
 import { createPool } from './pools/index.js';
@@ -56,6 +57,8 @@ export class Worker extends WorkerControls<WorkerEvents> {
   private readonly controlOptions: WorkerControlOptions;
   /** The mailbox node answering remote-control commands, while running. */
   control: ControlHandle | undefined;
+  /** Worker and task events (worker/events.ts); `eventer.task` is the one check per task. */
+  readonly eventer: WorkerEventer;
   /** Keeps the process alive while the worker runs (broker handles may be unref'd). */
   private keepAlive: NodeJS.Timeout | undefined;
 
@@ -77,6 +80,7 @@ export class Worker extends WorkerControls<WorkerEvents> {
     this.acksLate = options.acksLate ?? conf.acksLate;
     this.logger = options.logger ?? createLogger({ level: conf.logLevel });
     this.controlOptions = options.control ?? {};
+    this.eventer = new WorkerEventer(this, { taskEvents: options.taskEvents ?? conf.workerSendTaskEvents, heartbeat: options.heartbeat ?? true, heartbeatInterval: options.heartbeatInterval });
     const pool = options.pool ?? 'async';
     this.pool =
       typeof pool !== 'string'
@@ -112,6 +116,7 @@ export class Worker extends WorkerControls<WorkerEvents> {
         this.emit('task-failed', r, e);
       },
       succeeded: (r, v) => this.emit('task-succeeded', r, v),
+      events: this.eventer,
     };
     for (const [name, task] of this.app.tasks) if (task.options.rateLimit !== undefined && !this.rates.has(name)) this.rates.set(name, task.options.rateLimit);
     await this.pool.start();
@@ -125,6 +130,7 @@ export class Worker extends WorkerControls<WorkerEvents> {
     this.widen();
     // Before the first delivery: the revoked ids known (statedb, result backend) must be in place.
     this.control = await startControl(this, { transport, backend, logger: this.logger }, this.controlOptions);
+    this.eventer.start(transport, this.app.control.clock);
     for (const queue of this.queues) {
       await this.app.producer.declareRoute(transport, { queue, exchange: queue, routingKey: queue });
       await this.consumer.consume(queue);
@@ -160,6 +166,7 @@ export class Worker extends WorkerControls<WorkerEvents> {
     }
     this.logger.info('Task %s[%s] received', task.name, task.id);
     if (this.revokedNow(request) || this.expired(request)) return;
+    if (this.eventer.task) this.eventer.received(request);
     const due = task.eta ? task.eta.getTime() : 0;
     if (due > Date.now()) {
       this.eta.push(task.id, due, request);
@@ -242,6 +249,7 @@ export class Worker extends WorkerControls<WorkerEvents> {
     const results = this.results as ResultWriter;
     this.state.active.set(task.id, request);
     request.startedAt = Date.now();
+    if (this.eventer.task) this.eventer.started(request);
     try {
       // Early ack, as Celery's: the task runs while the ack is written (a failed ack is logged, not fatal).
       if (!acksLate) this.ackEarly(request);
@@ -375,6 +383,7 @@ export class Worker extends WorkerControls<WorkerEvents> {
     }
     await consumer?.close();
     await this.pool.stop();
+    await this.eventer.stop().catch((e: unknown) => this.logError('stop events', e));
     await this.control?.stop().catch((e: unknown) => this.logError('stop remote control', e));
     clearInterval(this.keepAlive);
     this.status = 'stopped';

@@ -55,12 +55,15 @@ export async function startCeleriacWorker(url: string, queue: string, args: stri
   return w;
 }
 
-/** `celery -A interop_app worker -P solo -Q <queue>` (Python); resolves once it says it is ready. Results go to `backend` (default: the broker URL). */
-export async function startPythonWorker(url: string, queue: string, nodeName: string, backend = url): Promise<Spawned> {
+/**
+ * `celery -A interop_app worker -P solo -Q <queue>` (Python); resolves once it says it is ready. Results go to
+ * `backend` (default: the broker URL). `events`: task events (-E) and heartbeats on (off by default).
+ */
+export async function startPythonWorker(url: string, queue: string, nodeName: string, backend = url, options: { events?: boolean } = {}): Promise<Spawned> {
   const w = spawnProcess(
     PYTHON,
     // No gossip, mingle or heartbeat: fewer shared keys on the test Redis and a faster start.
-    ['-m', 'celery', '-A', 'interop_app', 'worker', '-P', 'solo', '-Q', queue, '-l', 'info', '-n', nodeName, '--without-gossip', '--without-mingle', '--without-heartbeat'],
+    ['-m', 'celery', '-A', 'interop_app', 'worker', '-P', 'solo', '-Q', queue, '-l', 'info', '-n', nodeName, '--without-gossip', '--without-mingle', ...(options.events ? ['-E'] : ['--without-heartbeat'])],
     pythonEnv({ INTEROP_BROKER: url, INTEROP_BACKEND: backend, INTEROP_QUEUE: queue }),
     PY_DIR,
   );
@@ -205,4 +208,35 @@ export async function cleanupRedis(url: string, what: { queues: string[]; taskId
     redis.disconnect();
   }
   return leftovers;
+}
+
+export interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command to completion (killed after 60 s), collecting its output. */
+export function runProcess(command: string, args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** `celery -A interop_app <args> -d <node> -t 5 --json` (Python's CLI), parsed; a null node broadcasts (only in a vhost of our own). */
+export async function celeryJson(place: { url: string; backend: string }, args: string[], node: string | null): Promise<unknown> {
+  const r = await runProcess(PYTHON, ['-m', 'celery', '-A', 'interop_app', ...args, ...(node ? ['-d', node] : []), '-t', '5', '--json'], pythonEnv({ INTEROP_BROKER: place.url, INTEROP_BACKEND: place.backend }), PY_DIR);
+  const line = r.stdout.trim().split('\n').at(-1) ?? '';
+  if (!line.startsWith('{') && !line.startsWith('[')) throw new Error(`celery ${args.join(' ')} printed no JSON (exit ${String(r.code)}):\n${r.stdout}\n${r.stderr}`);
+  return JSON.parse(line) as unknown;
 }
