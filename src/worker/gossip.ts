@@ -14,6 +14,8 @@
  * sort_heap fails on one request); an election still missing acks after `electionTimeout` (an alive worker
  * that runs without gossip never acks) is decided with what arrived, rather than never.
  */
+import { applySignature, normalize } from '../app/canvas/apply.js';
+import type { CanvasApp } from '../app/canvas/types.js';
 import { EventReceiver, State, type EventDispatcher, type Received, type WorkerInfo } from '../events/index.js';
 import { eventsSupported } from '../events/index.js';
 import type { AnyEvent } from '../protocol/events.js';
@@ -85,6 +87,11 @@ interface Pending {
   acks: Set<string>;
   settleTimer?: NodeJS.Timeout;
   timeoutTimer: NodeJS.Timeout;
+}
+
+/** The 'task' topic, as Celery's: the winner sends the action, a signature dict (or a task name, as the CLI gives). */
+export function taskElection(app: CanvasApp): ElectionHandler {
+  return (action) => applySignature(app, normalize(typeof action === 'string' ? { task: action } : action));
 }
 
 /** Celery's LamportClock.sort_heap: the lowest clock; on a tie, the lowest "hostname.pid". */
