@@ -197,6 +197,7 @@ export class Gossip extends TypedEmitter<GossipEvents> {
     const pending = typeof id === 'string' ? this.pending.get(id) : undefined;
     if (!pending || typeof id !== 'string') return; // not an election this worker asked for
     pending.acks.add(event.hostname);
+    this.opts.logger.debug('gossip: election %s acked by %s', id, event.hostname);
     const everyone = this.state.aliveWorkers().every((w) => pending.acks.has(w.hostname));
     if (!everyone || !pending.acks.has(this.opts.hostname)) return;
     clearTimeout(pending.settleTimer);
