@@ -3,42 +3,19 @@
  * shared timer), one change listener on the store for all of them, settled from the written value when the
  * store passes it, else from its change feed or a read of the awaited keys.
  */
-import { ResultTimeoutError } from '../errors.js';
 import { parseResultMeta, type ResultMeta } from '../protocol/result-meta.js';
 import { isReady } from '../protocol/states.js';
-import { Deadlines, type Deadline } from '../util/deadlines.js';
 import type { KeyValueStore, MaybePromise } from './kv-store.js';
 import type { WaitOptions } from './types.js';
-
-/** One pending `waitFor`: its promise's settle functions and what to undo when it ends. */
-class Waiter {
-  deadline: Deadline<Waiter> | undefined;
-  /** The state seen when it started waiting, for the timeout's message. */
-  seen = 'PENDING';
-  timeout = 0;
-  signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
-  constructor(
-    readonly taskId: string,
-    readonly resolve: (meta: ResultMeta) => void,
-    readonly reject: (error: Error) => void,
-  ) {}
-
-  /** Cancels the deadline and the abort listener. */
-  done(deadlines: Deadlines<Waiter>): void {
-    if (this.deadline) deadlines.cancel(this.deadline);
-    if (this.onAbort) this.signal?.removeEventListener('abort', this.onAbort);
-  }
-}
+import { waitNew, waiterDeadlines, type Waiter } from './waiter.js';
 
 /** Most entries a store returns from one `changes()` call. */
 export const CHANGE_PAGE = 5000;
 
 export class KeyValueWaiters {
   /** One timer for every waiter's timeout. */
-  private readonly deadlines = new Deadlines<Waiter>((w) =>
-    this.fail(w, new ResultTimeoutError(`task ${w.taskId} was not ready after ${w.timeout} ms (state ${w.seen}). Is a worker consuming its queue? Raise the timeout, or check with \`celeriac result ${w.taskId}\`.`)),
-  );
+  private readonly failWaiter = (w: Waiter, e: Error): void => this.fail(w, e);
+  private readonly deadlines = waiterDeadlines(this.failWaiter);
   /** Awaited task ids: one waiter, or several waiting on the same id. */
   private readonly waiters = new Map<string, Waiter | Waiter[]>();
   private unwatch: (() => void) | undefined;
@@ -92,22 +69,7 @@ export class KeyValueWaiters {
       }
       if (isReady(first.status)) return Promise.resolve(first);
     }
-    const { timeout, signal } = options;
-    return new Promise<ResultMeta>((resolve, reject) => {
-      const waiter = new Waiter(taskId, resolve, reject);
-      if (signal) {
-        const onAbort = (): void =>
-          this.fail(waiter, signal.reason instanceof Error ? signal.reason : new ResultTimeoutError(`waiting for task ${taskId} was aborted`));
-        if (signal.aborted) return reject(signal.reason instanceof Error ? signal.reason : new ResultTimeoutError(`waiting for task ${taskId} was aborted`));
-        waiter.signal = signal;
-        waiter.onAbort = onAbort;
-        signal.addEventListener('abort', onAbort, { once: true });
-      }
-      if (timeout !== undefined) {
-        if (first) waiter.seen = first.status;
-        waiter.timeout = timeout;
-        waiter.deadline = this.deadlines.add(waiter, timeout);
-      }
+    return waitNew(taskId, options, first?.status, this.deadlines, this.failWaiter, (waiter) => {
       const entry = this.waiters.get(taskId);
       if (entry === undefined) this.waiters.set(taskId, waiter);
       else if (Array.isArray(entry)) entry.push(waiter);
