@@ -72,5 +72,5 @@ export {
 export { AppEvents } from './app/events.js';
 export {
   buildEvent, parseEventMessage, parseEventBody, eventRoutingKey, eventGroup, EVENT_TYPES, EVENT_EXCHANGE, HEARTBEAT_FREQ,
-  type AnyEvent, type CeleryEvent, type EventType, type EventFieldMap, type StandardFields, type WorkerFields, type TaskSentFields, type TaskReceivedFields, type TaskErrorFields,
+  type AnyEvent, type CeleryEvent, type EventType, type EventFieldMap, type FieldsOf, type StandardFields, type WorkerFields, type TaskSentFields, type TaskReceivedFields, type TaskErrorFields,
 } from './protocol/events.js';

@@ -6,7 +6,7 @@
  * interval, and on flush/close: none is lost at shutdown). Publishing never throws into the caller:
  * failures go to `onError`.
  */
-import { buildEvent, buildEventMessage, batchRoutingKey, EVENT_EXCHANGE, eventGroup, eventRoutingKey, utcOffsetHours, type AnyEvent, type EventFieldMap, type EventType } from '../protocol/events.js';
+import { buildEvent, buildEventMessage, batchRoutingKey, EVENT_EXCHANGE, eventGroup, eventRoutingKey, utcOffsetHours, type AnyEvent, type FieldsOf } from '../protocol/events.js';
 import type { Transport } from '../transport/types.js';
 import type { LamportClock } from '../util/lamport.js';
 import { eventExchange } from './exchange.js';
@@ -90,19 +90,15 @@ export class EventDispatcher {
   }
 
   /** Stamps an event as this sender would send it now (advances the clock). */
-  stamp<T extends EventType>(type: T, fields: EventFieldMap[T]): AnyEvent;
-  stamp(type: string, fields: Record<string, unknown>): AnyEvent;
-  stamp(type: string, fields: Record<string, unknown>): AnyEvent {
-    return buildEvent(type, fields, { hostname: this.hostname, pid: this.pid, clock: this.clock.forward(), now: this.now(), utcoffset: this.utcoffset() });
+  stamp<T extends string>(type: T, fields: FieldsOf<T>): AnyEvent {
+    return buildEvent(type as string, fields as Record<string, unknown>, { hostname: this.hostname, pid: this.pid, clock: this.clock.forward(), now: this.now(), utcoffset: this.utcoffset() });
   }
 
   /**
    * Sends an event of `type` if its group is on: at once, or into its group's buffer. Returns whether it
    * was taken. Never throws for a broker failure (see `onError`).
    */
-  send<T extends EventType>(type: T, fields: EventFieldMap[T]): boolean;
-  send(type: string, fields: Record<string, unknown>): boolean;
-  send(type: string, fields: Record<string, unknown>): boolean {
+  send<T extends string>(type: T, fields: FieldsOf<T>): boolean {
     const group = eventGroup(type);
     if (!this.sends(group)) return false;
     const event = this.stamp(type, fields);

@@ -107,6 +107,9 @@ export const EVENT_TYPES: readonly EventType[] = [
   'task-sent', 'task-received', 'task-started', 'task-succeeded', 'task-failed', 'task-retried', 'task-revoked', 'task-rejected',
 ];
 
+/** The fields an event of `type` carries: checked for the known types, free for custom ones ('custom-thing'). */
+export type FieldsOf<T extends string> = T extends EventType ? EventFieldMap[T] : Record<string, unknown>;
+
 /** One event of a known type, with its fields typed. */
 export type CeleryEvent<T extends EventType = EventType> = { [K in T]: StandardFields & EventFieldMap[K] & { type: K } }[T];
 

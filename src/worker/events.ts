@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { constants as osConstants, loadavg, type as osType } from 'node:os';
 import { EventDispatcher } from '../events/dispatcher.js';
 import { eventsSupported } from '../events/exchange.js';
-import { toWireException } from '../errors.js';
+import { ConfigError, toWireException } from '../errors.js';
 import { HEARTBEAT_FREQ, type WorkerFields } from '../protocol/events.js';
 import { argsRepr, kwargsRepr, pyRepr } from '../protocol/pyrepr.js';
 import { isoTime } from '../protocol/task-message.js';
@@ -77,7 +77,7 @@ export class WorkerEventer {
     this.task = false;
     this.wanted = options.taskEvents;
     this.heartbeatInterval = options.heartbeatInterval ?? HEARTBEAT_FREQ;
-    if (!(this.heartbeatInterval > 0) || !Number.isFinite(this.heartbeatInterval)) throw new RangeError(`heartbeatInterval must be seconds > 0; got ${String(options.heartbeatInterval)}`);
+    if (!(this.heartbeatInterval > 0) || !Number.isFinite(this.heartbeatInterval)) throw new ConfigError(`heartbeatInterval must be a number of seconds > 0 (default 2); got ${String(options.heartbeatInterval)}`);
   }
 
   /** Opens the dispatcher (when the broker can carry events), starts gossip, and sends worker-online. */

@@ -129,9 +129,10 @@ export class Worker extends WorkerControls<WorkerEvents> {
       onError: (e) => (e instanceof CeleriacError && e.retryable ? this.logger.error('broker: %s', e.message) : this.logger.error({ err: e }, 'consumer error: %s', e.message)),
     });
     this.widen();
+    // Events before the mailbox, so an enable_events that comes at once finds them ready.
+    await this.eventer.start(transport, this.app.control.clock);
     // Before the first delivery: the revoked ids known (statedb, result backend) must be in place.
     this.control = await startControl(this, { transport, backend, logger: this.logger }, this.controlOptions);
-    await this.eventer.start(transport, this.app.control.clock);
     for (const queue of this.queues) {
       await this.app.producer.declareRoute(transport, { queue, exchange: queue, routingKey: queue });
       await this.consumer.consume(queue);

@@ -80,6 +80,10 @@ for (const kind of ['memory', 'sqlite', 'redis', 'amqp'] as const) {
 
     const ofTask = (events: AnyEvent[], id: string): AnyEvent[] => events.filter((e) => e['uuid'] === id);
 
+    it('a bad heartbeat interval is refused with a clear error', () => {
+      expect(() => new Worker(makeApp(), { logger: silent, heartbeatInterval: 0 })).toThrow(/heartbeatInterval must be a number of seconds > 0/);
+    });
+
     it('a worker with task events: online, heartbeats, every task event in order with increasing clocks, offline on stop', async () => {
       const client = makeApp();
       const seen = await watch(client, () => nodeName('ev'));
