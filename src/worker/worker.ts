@@ -81,7 +81,7 @@ export class Worker extends WorkerControls<WorkerEvents> {
     this.acksLate = options.acksLate ?? conf.acksLate;
     this.logger = options.logger ?? createLogger({ level: conf.logLevel });
     this.controlOptions = options.control ?? {};
-    this.eventer = new WorkerEventer(this, { taskEvents: options.taskEvents ?? conf.workerSendTaskEvents, heartbeat: options.heartbeat ?? true, heartbeatInterval: options.heartbeatInterval });
+    this.eventer = new WorkerEventer(this, { taskEvents: options.taskEvents ?? conf.workerSendTaskEvents, heartbeat: options.heartbeat ?? true, heartbeatInterval: options.heartbeatInterval, gossip: options.gossip ?? true });
     const pool = options.pool ?? 'async';
     this.pool =
       typeof pool !== 'string'
@@ -130,7 +130,7 @@ export class Worker extends WorkerControls<WorkerEvents> {
     });
     this.widen();
     // Events before the mailbox, so an enable_events that comes at once finds them ready.
-    this.eventer.start(transport, this.app.control.clock);
+    await this.eventer.start(transport, this.app.control.clock);
     // Before the first delivery: the revoked ids known (statedb, result backend) must be in place.
     this.control = await startControl(this, { transport, backend, logger: this.logger }, this.controlOptions);
     for (const queue of this.queues) {
