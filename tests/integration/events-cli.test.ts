@@ -1,28 +1,13 @@
 // `celeriac events` as a user runs it (the built CLI, child processes) against a `celeriac worker -E` on a temp
 // SQLite file: --json and --dump lines for heartbeats and task events, Ctrl-C stops it and removes its monitor
 // queue, bad arguments exit 2.
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Celeriac } from '../../dist/index.js';
 import { createTransport } from '../../dist/transport/sqlite/index.js';
-import { CLI, ROOT, spawnCli, startWorker, type Spawned } from '../helpers/processes.js';
+import { runCli, spawnCli, startWorker, type Run, type Spawned } from '../helpers/processes.js';
 import { tempDir, type TempDir } from '../helpers/temp.js';
 
-function run(args: string[], url: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...process.env, CELERIAC_BROKER_URL: url, CELERIAC_RESULT_BACKEND: url }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const run = (args: string[], url: string): Promise<Run> => runCli(args, { CELERIAC_BROKER_URL: url, CELERIAC_RESULT_BACKEND: url });
 
 async function stop(p: Spawned | undefined, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
   if (!p || p.child.exitCode !== null) return p?.child.exitCode ?? null;
