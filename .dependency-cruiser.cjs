@@ -30,7 +30,7 @@ module.exports = {
     ...STORES.split('|').map((s) =>
       only(`backend-${s}-self-contained`, `^src/backend/${s}/`, `^src/(backend/[^/]+\\.ts$|backend/${s}/|protocol/|util/|errors\\.ts$${s === 'rpc' ? '|transport/[^/]+\\.ts$' : ''})`, 'A store plug-in never imports another.'),
     ),
-    only('app', '^src/app/', '^src/(app/|control/|config/|protocol/|transport/[^/]+\\.ts$|backend/[^/]+\\.ts$|util/|errors\\.ts$)', 'The app names no concrete broker or store.'),
+    only('app', '^src/app/', '^src/(app/|control/|events/|config/|protocol/|transport/[^/]+\\.ts$|backend/[^/]+\\.ts$|util/|errors\\.ts$)', 'The app names no concrete broker or store.'),
     only('worker', '^src/worker/', '^src/(worker/|app/|control/|events/|protocol/|transport/[^/]+\\.ts$|backend/[^/]+\\.ts$|config/|util/|errors\\.ts$)', 'The worker names no concrete broker or store.'),
     only('control', '^src/control/', '^src/(control/|transport/[^/]+\\.ts$|protocol/|util/|errors\\.ts$)', 'The mailbox knows nothing of the worker.'),
     only('events', '^src/events/', '^src/(events/|transport/[^/]+\\.ts$|protocol/|util/|errors\\.ts$)', 'Events ride on the transport interface only.'),

@@ -4,7 +4,8 @@
  *   CeleriacError                      code            retryable
  *    ├── ConfigError                   E_CONFIG        no    bad option value, unknown option
  *    ├── ProtocolError                 E_PROTOCOL      no    a message that cannot be parsed
- *    │    └── ContentDisallowedError   E_CONTENT       no    pickle / yaml / unknown serializer
+ *    │    ├── ContentDisallowedError   E_CONTENT       no    pickle / yaml / unknown serializer
+ *    │    └── EventError               E_EVENT         no    a monitoring event (celeryev) that is not one
  *    ├── TransportError                E_TRANSPORT     yes   broker unreachable, connection lost
  *    │    └── UnknownTransportError    E_NO_TRANSPORT  no    no broker plug-in for a URL scheme
  *    ├── BackendError                  E_BACKEND       yes   result store unreachable
@@ -51,6 +52,11 @@ export class ProtocolError extends CeleriacError {
 
 export class ContentDisallowedError extends ProtocolError {
   override readonly code = 'E_CONTENT';
+}
+
+/** A monitoring event body (celeryev) that is not one: not JSON, no type, a field of the wrong kind. */
+export class EventError extends ProtocolError {
+  override readonly code = 'E_EVENT';
 }
 
 export class TransportError extends CeleriacError {

@@ -62,5 +62,15 @@ export {
   type ControlTarget, type TaskRequestSnapshot, type ScheduledSnapshot, type QueueSnapshot, type RevokedSet,
 } from './control/index.js';
 export type { WorkerControlOptions } from './worker/control.js';
+export { Gossip, electLeader, type ElectionHandler, type ElectionOutcome, type GossipEvents } from './worker/gossip.js';
 export { LamportClock } from './util/lamport.js';
 export { pidboxNames, type PidboxRequest } from './protocol/pidbox.js';
+export {
+  EventDispatcher, EventReceiver, EventDumper, State as ClusterState, eventExchange, eventsSupported,
+  type EventDispatcherOptions, type EventReceiverOptions, type ReceiverEvents, type Received, type StateOptions, type WorkerInfo, type TaskInfo,
+} from './events/index.js';
+export { AppEvents } from './app/events.js';
+export {
+  buildEvent, parseEventMessage, parseEventBody, eventRoutingKey, eventGroup, EVENT_TYPES, EVENT_EXCHANGE, HEARTBEAT_FREQ,
+  type AnyEvent, type CeleryEvent, type EventType, type EventFieldMap, type FieldsOf, type StandardFields, type WorkerFields, type TaskSentFields, type TaskReceivedFields, type TaskErrorFields,
+} from './protocol/events.js';

@@ -12,7 +12,8 @@ import { systemClock, type Clock } from '../util/clock.js';
 import { uuid, type IdFactory } from '../util/ids.js';
 import { PluginRegistry } from '../util/plugins.js';
 import { maskUrl } from '../util/url.js';
-import { Producer } from './producer.js';
+import { hostname } from 'node:os';
+import { Producer, type PreparedTask } from './producer.js';
 import { publishTarget } from './queues.js';
 import { AsyncResult, type ResultSource } from './result.js';
 import { Router } from './routes.js';
@@ -23,6 +24,8 @@ import { GroupResult } from './canvas/group-result.js';
 import { Signature } from './canvas/signature.js';
 import { Control } from '../control/client.js';
 import { REVOKE_EXPIRES_MS } from '../control/revoked.js';
+import { SentEvents } from './sent-events.js';
+import { AppEvents } from './events.js';
 
 export interface Plugins {
   transports: PluginRegistry<TransportFactory>;
@@ -53,6 +56,10 @@ export class Celeriac implements TaskSender, ResultSource {
   private backend: Promise<ResultBackend> | undefined;
   private connectedBackend: ResultBackend | undefined;
   private replies: Promise<void> | undefined;
+  /** Monitoring events: `app.events.receiver()`, `app.events.state()`, `app.events.dispatcher()`. */
+  readonly events: AppEvents;
+  /** task-sent events, with `taskSendSentEvent`. */
+  private readonly sentEvents: SentEvents | undefined;
   /** This app's reply queue (Celery's app.oid): reply_to of every task it sends; rpc:// results come back there. */
   readonly oid: string;
 
@@ -69,6 +76,15 @@ export class Celeriac implements TaskSender, ResultSource {
     plugins?.(this.plugins);
     this.clock = clock ?? systemClock;
     this.oid = uuid();
+    const control = new Control(() => this.connection(), {
+      namespace: this.conf.controlExchange,
+      ...(ids ? { ids } : {}),
+      onRevoke: async (revoked) => (await this.resultBackend()).addRevoked?.(revoked, REVOKE_EXPIRES_MS),
+    });
+    this.control = control;
+    const origin = `gen${process.pid}@${hostname()}`;
+    this.events = new AppEvents(() => this.connection(), control.clock, origin);
+    const sent = (this.sentEvents = this.conf.taskSendSentEvent ? new SentEvents(() => this.connection(), origin, control.clock) : undefined);
     this.router = new Router(this.conf.taskRoutes, this.conf.defaultQueue, (queue) => publishTarget(this.conf, queue));
     this.producer = new Producer({
       conf: this.conf,
@@ -78,11 +94,7 @@ export class Celeriac implements TaskSender, ResultSource {
       ids: ids ?? uuid,
       replyTo: this.oid,
       connection: () => this.connection(),
-    });
-    this.control = new Control(() => this.connection(), {
-      namespace: this.conf.controlExchange,
-      ...(ids ? { ids } : {}),
-      onRevoke: async (revoked) => (await this.resultBackend()).addRevoked?.(revoked, REVOKE_EXPIRES_MS),
+      ...(sent ? { onSent: (p: PreparedTask) => sent.send(p) } : {}),
     });
     registerCanvasTasks(this);
   }
@@ -231,6 +243,7 @@ export class Celeriac implements TaskSender, ResultSource {
   /** Closes the broker and backend connections. */
   async close(): Promise<void> {
     await this.control.close().catch(() => undefined);
+    await this.sentEvents?.close().catch(() => undefined);
     const [t, b] = [this.transport, this.backend];
     this.transport = undefined;
     this.backend = undefined;

@@ -23,6 +23,8 @@ export interface ProducerDeps {
   /** reply_to of every message (the app's oid, as Celery sets it). */
   replyTo?: string;
   connection(): Promise<Transport>;
+  /** Called after each task message is published (the app's task-sent events). */
+  onSent?(prepared: PreparedTask): void;
 }
 
 export interface PreparedTask {
@@ -106,6 +108,7 @@ export class Producer {
     const transport = await this.deps.connection();
     await this.declareRoute(transport, prepared.route);
     await transport.publish(prepared.message, { exchange: prepared.route.exchange, routingKey: prepared.route.routingKey });
+    this.deps.onSent?.(prepared);
   }
 
   /** Publishes many prepared tasks in as few broker round trips as the transport allows. */
@@ -122,5 +125,6 @@ export class Producer {
     await Promise.all([...routes.values()].map((r) => this.declareRoute(transport, r)));
     const out: OutgoingMessage[] = prepared.map((p) => ({ message: p.message, exchange: p.route.exchange, routingKey: p.route.routingKey }));
     await transport.publishMany(out);
+    if (this.deps.onSent) for (const p of prepared) this.deps.onSent(p);
   }
 }

@@ -11,6 +11,8 @@ import { waitNew, waiterDeadlines, type Waiter } from './waiter.js';
 
 /** Most entries a store returns from one `changes()` call. */
 export const CHANGE_PAGE = 5000;
+/** ms the store's watch stays up after the last waiter left. */
+const WATCH_LINGER_MS = 2000;
 
 export class KeyValueWaiters {
   /** One timer for every waiter's timeout. */
@@ -20,6 +22,7 @@ export class KeyValueWaiters {
   private readonly waiters = new Map<string, Waiter | Waiter[]>();
   private unwatch: (() => void) | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
+  private linger: NodeJS.Timeout | undefined;
   private checking = false;
   private recheck = false;
   /** Awaited ids to read one by one (a new waiter, or a key the store said changed). */
@@ -40,6 +43,7 @@ export class KeyValueWaiters {
       for (const w of Array.isArray(entry) ? [...entry] : [entry]) this.fail(w, error(w.taskId));
     }
     this.stopWatching();
+    this.unwatchNow();
   }
 
   /** Waits on an open store: resolves with the ready meta, now or when it is written. */
@@ -74,8 +78,9 @@ export class KeyValueWaiters {
       if (entry === undefined) this.waiters.set(taskId, waiter);
       else if (Array.isArray(entry)) entry.push(waiter);
       else this.waiters.set(taskId, [entry, waiter]);
-      this.startWatching();
-      if (recheck) this.changed(taskId);
+      // A watch that starts now does not see a write made since the read above (another process may have
+      // written in between): read once more after starting it.
+      if (this.startWatching() || recheck) this.changed(taskId);
     });
   }
 
@@ -94,8 +99,15 @@ export class KeyValueWaiters {
     waiter.reject(error);
   }
 
-  private startWatching(): void {
-    if (this.unwatch) return;
+  /** Listens for changes while anyone waits; returns true when the store's watch was (re)started now. */
+  private startWatching(): boolean {
+    if (this.linger) {
+      clearTimeout(this.linger);
+      this.linger = undefined;
+    }
+    // Not unref'd: a pending get() keeps the process alive, as a pending socket read would.
+    this.pollTimer ??= setInterval(() => this.changed(), this.pollInterval);
+    if (this.unwatch) return false;
     this.unwatch = this.store.watch((key, value) => {
       if (key === undefined) return this.changed();
       if (!key.startsWith(this.taskPrefix)) return;
@@ -111,14 +123,27 @@ export class KeyValueWaiters {
         this.changed(taskId);
       }
     });
-    // Not unref'd: a pending get() keeps the process alive, as a pending socket read would.
-    this.pollTimer = setInterval(() => this.changed(), this.pollInterval);
+    return true;
   }
 
+  /**
+   * Nobody waits: the poll stops now, the store's watch a moment later (WATCH_LINGER_MS), so that a run of
+   * `delay().get()` calls keeps one watch instead of starting one per call (each start is a window in which
+   * another process's write goes unseen) and keeps its change-feed cursor.
+   */
   private stopWatching(): void {
+    clearInterval(this.pollTimer);
+    this.pollTimer = undefined;
+    if (!this.unwatch || this.linger) return;
+    this.linger = setTimeout(() => this.unwatchNow(), WATCH_LINGER_MS);
+    this.linger.unref();
+  }
+
+  private unwatchNow(): void {
+    clearTimeout(this.linger);
+    this.linger = undefined;
     this.unwatch?.();
     this.unwatch = undefined;
-    clearInterval(this.pollTimer);
     this.cursor = undefined;
   }
 

@@ -6,6 +6,7 @@ import { CeleriacError } from '../index.js';
 import { registerBeat } from './beat.js';
 import { registerCall } from './call.js';
 import { registerControl } from './control.js';
+import { registerEvents } from './events.js';
 import { registerInspect } from './inspect.js';
 import { registerStatus } from './status.js';
 import { registerList } from './list.js';
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerInspect(program);
   registerControl(program);
   registerStatus(program);
+  registerEvents(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

@@ -25,6 +25,10 @@ interface WorkerFlags {
   autoscale?: string;
   timeLimit?: string;
   softTimeLimit?: string;
+  taskEvents?: boolean;
+  withoutHeartbeat?: boolean;
+  withoutGossip?: boolean;
+  heartbeatInterval?: string;
 }
 
 const POOLS = ['async', 'threads', 'processes'] as const;
@@ -55,7 +59,7 @@ export function banner(app: Celeriac, worker: Worker, version: string): string {
     `- ** ---------- .> results:     ${backend}`,
     `- *** --- * --- .> concurrency: ${worker.concurrency} (${worker.pool.name})`,
     `-- ******* ---- .> prefetch:    ${worker.prefetch} (acks ${worker.app.conf.acksLate ? 'late' : 'early'})`,
-    '--- ***** ----- ',
+    `--- ***** ----- .> task events: ${worker.eventer.wanted ? 'ON' : 'OFF (enable -E to monitor tasks in this worker)'}`,
     ' -------------- [queues]',
     queues,
     '',
@@ -88,6 +92,10 @@ export function registerWorker(program: Command): void {
     .option('--without-control', 'do not answer remote-control commands (inspect, control)')
     .option('--control-allow <list>', 'comma-separated remote-control commands this worker runs (default: all)')
     .option('--statedb <path>', 'file keeping revoked task ids across restarts')
+    .option('-E, --task-events', 'send task events (task-received, -started, -succeeded...) for monitors such as celeriac events and Flower')
+    .option('--without-heartbeat', 'send no worker-online, worker-heartbeat and worker-offline events')
+    .option('--without-gossip', "do not follow the other workers' events nor take part in elections")
+    .option('--heartbeat-interval <seconds>', 'seconds between worker-heartbeat events (default 2)')
     .action(async (flags: WorkerFlags) => {
       let level = flags.loglevel.toLowerCase();
       if (!LEVELS.includes(level)) throw new UsageError(`-l expects one of ${LEVELS.join(', ')}; got '${flags.loglevel}'`);
@@ -101,6 +109,7 @@ export function registerWorker(program: Command): void {
       const timeLimit = flags.timeLimit === undefined ? undefined : parseNumberOption('--time-limit', flags.timeLimit, { min: 0 });
       const softTimeLimit = flags.softTimeLimit === undefined ? undefined : parseNumberOption('--soft-time-limit', flags.softTimeLimit, { min: 0 });
       if (flags.logFormat && !['pretty', 'json'].includes(flags.logFormat)) throw new UsageError(`--log-format expects pretty or json; got '${flags.logFormat}'`);
+      const heartbeatInterval = flags.heartbeatInterval === undefined ? undefined : parseNumberOption('--heartbeat-interval', flags.heartbeatInterval, { min: 0.001 });
       const concurrency = flags.concurrency === undefined ? undefined : parseNumberOption('-c', flags.concurrency, { min: 1, integer: true });
       const prefetchMultiplier = flags.prefetchMultiplier === undefined ? undefined : parseNumberOption('--prefetch-multiplier', flags.prefetchMultiplier, { min: 0, integer: true });
       const queues = flags.queues?.split(',').map((q) => q.trim()).filter(Boolean);
@@ -110,7 +119,8 @@ export function registerWorker(program: Command): void {
       const unknownCommand = allow?.find((c) => !app.control.registry.get(c));
       if (unknownCommand) throw new UsageError(`--control-allow: no command '${unknownCommand}'; commands: ${app.control.registry.list().map((d) => d.name).join(', ')}`);
       const control = { enabled: !flags.withoutControl, ...(allow ? { allow } : {}), ...(flags.statedb ? { statedb: flags.statedb } : {}) };
-      const worker = new Worker(app, { queues, concurrency, prefetchMultiplier, hostname: flags.hostname, acksLate: flags.acksLate, logger, control, pool, appModule: flags.app, maxTasksPerChild, maxMemoryPerChild, autoscale, timeLimit, softTimeLimit });
+      const worker = new Worker(app, { queues, concurrency, prefetchMultiplier, hostname: flags.hostname, acksLate: flags.acksLate, logger, control, pool, appModule: flags.app, maxTasksPerChild, maxMemoryPerChild, autoscale, timeLimit, softTimeLimit,
+        ...(flags.taskEvents ? { taskEvents: true } : {}), heartbeat: !flags.withoutHeartbeat, heartbeatInterval, gossip: !flags.withoutGossip });
       const beat = flags.beat ? new Beat(app, { logger, scheduleFile: flags.schedule }) : undefined;
       const version = (program.version() ?? '0.0.0');
       let signals = 0;

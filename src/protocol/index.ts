@@ -6,3 +6,4 @@ export * from './states.js';
 export * from './task-message.js';
 export * from './result-meta.js';
 export * from './pyrepr.js';
+export * from './events.js';

@@ -111,6 +111,19 @@ export function routingCases(add: AddCase): void {
     assert.equal((await f.t.queueInfo(q)).messages, 0);
   });
 
+  add("unroutable: 'drop' drops a message no queue is bound for, and still delivers a routable one", async (f) => {
+    const ex = f.name('drop-topic');
+    await f.t.declareExchange({ name: ex, type: 'topic' });
+    await f.t.publish(message('nobody'), { exchange: ex, routingKey: 'a.b', unroutable: 'drop' });
+    const q = await f.queue('drop-bound');
+    await f.t.bindQueue({ queue: q, exchange: ex, routingKey: 'a.#' });
+    await f.t.publish(message('dropped'), { exchange: ex, routingKey: 'z.b', unroutable: 'drop' });
+    await f.t.publish(message('kept'), { exchange: ex, routingKey: 'a.b', unroutable: 'drop' });
+    const c = await f.consumer([q], 10, true);
+    assert.deepEqual((await c.waitFor(1)).map(text), ['kept']);
+    await c.staysAt(1, 'the unroutable messages must be dropped');
+  }, { needs: (c) => (c.topic ? undefined : 'no topic exchanges') });
+
 
   add('publishMany delivers every message, in order per queue, through any exchange', async (f) => {
     const q1 = await f.queue('many1');

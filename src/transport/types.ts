@@ -55,6 +55,13 @@ export interface TransportCapabilities {
   /** Topic exchanges with `*` / `#` patterns. */
   readonly topic: boolean;
   /**
+   * Fanout exchanges filter by routing-key pattern and store nothing: kombu's Redis `fanout_patterns`
+   * (PUBLISH to `/{db}.{exchange}/{routing_key}`, a binding PSUBSCRIBEs its key as a glob). Where true,
+   * broadcast streams that subscribers filter by key use a fanout exchange (Celery's `celeryev` on Redis);
+   * elsewhere a topic exchange.
+   */
+  readonly fanoutPatterns: boolean;
+  /**
    * How priorities behave: 'none', 'higher-first' (AMQP: 9 before 0), or 'lower-first' (kombu's Redis
    * emulation: 0 before 9). Stated so users and tests need not guess.
    */
@@ -73,6 +80,12 @@ export interface PublishOptions {
   /** Exchange name; '' is the default exchange, which routes to the queue named by the routing key. */
   exchange: string;
   routingKey: string;
+  /**
+   * A message no queue is bound for: 'error' (the default: publishing to a direct or topic exchange that
+   * reaches no queue fails, the message would be lost) or 'drop' (a broadcast nobody may be listening to,
+   * such as monitoring events: silently dropped, as AMQP does without `mandatory`).
+   */
+  unroutable?: 'error' | 'drop';
 }
 
 export interface OutgoingMessage extends PublishOptions {

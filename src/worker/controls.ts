@@ -17,6 +17,8 @@ import { RateLimiter } from './rate-limiter.js';
 import { LimitedRevokedSet } from '../control/revoked.js';
 import { snapshot, type TaskRequestSnapshot } from './snapshot.js';
 import type { Request, WorkerState } from './state.js';
+import type { Gossip } from './gossip.js';
+import type { WorkerEventer } from './events.js';
 
 export interface ScheduledSnapshot {
   eta: string;
@@ -31,6 +33,7 @@ export abstract class WorkerControls<E extends EventMap> extends TypedEmitter<E>
   abstract readonly state: WorkerState;
   abstract readonly pool: Pool;
   abstract readonly logger: Logger;
+  abstract readonly eventer: WorkerEventer;
   /** ETA/countdown tasks until they are due (outside the prefetch window). */
   protected readonly eta = new EtaHeap<Request>((r) => this.due(r));
   /** Tasks over their rate limit, waiting for a token. */
@@ -171,6 +174,28 @@ export abstract class WorkerControls<E extends EventMap> extends TypedEmitter<E>
     await live.consumer.cancel(queue);
     const i = this.queues.indexOf(queue);
     if (i >= 0) this.queues.splice(i, 1);
+  }
+
+  /** Turns task events on or off (enable_events / disable_events); false when they already were. */
+  setEvents(enabled: boolean): boolean {
+    return this.eventer.setTaskEvents(enabled);
+  }
+
+  /** Sends a worker-heartbeat event now (the `heartbeat` command). */
+  sendHeartbeat(): void {
+    this.eventer.heartbeat();
+  }
+
+  /** Gossip with the other workers while running (`node-join`, `elected`..., `handle(topic, fn)`), unless off. */
+  get gossip(): Gossip | undefined {
+    return this.eventer.gossip;
+  }
+
+  /** Takes part in leader election `id` (the `election` command); false when gossip is off. */
+  election(id: string, topic: string, action: unknown): boolean {
+    const gossip = this.eventer.gossip;
+    gossip?.election(id, topic, action);
+    return gossip !== undefined;
   }
 
   /** Warm shutdown (remote control's `shutdown`). */

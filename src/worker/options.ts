@@ -31,6 +31,14 @@ export interface WorkerOptions {
   softTimeLimit?: number;
   /** Remote control: `{ enabled: false }` (--without-control), `allow` list, `statedb` file. */
   control?: WorkerControlOptions;
+  /** Send task events (Celery's -E; default: the app's `workerSendTaskEvents`). `enable_events` turns them on later. */
+  taskEvents?: boolean;
+  /** Send worker-online, worker-heartbeat and worker-offline events (default true; false = --without-heartbeat). */
+  heartbeat?: boolean;
+  /** Seconds between worker-heartbeat events (default 2, as Celery). */
+  heartbeatInterval?: number;
+  /** Gossip: follow the other workers' events and take part in elections (default true; false = --without-gossip). */
+  gossip?: boolean;
 }
 
 export type WorkerStatus = 'new' | 'starting' | 'running' | 'stopping' | 'stopped';

@@ -10,6 +10,7 @@ import type { TaskOutcome } from './pools/types.js';
 import type { ResultWriter } from './results.js';
 import { asRetry, decideRetry, sendRetry } from './retry.js';
 import type { Request } from './state.js';
+import type { WorkerEventer } from './events.js';
 import { Workflow } from './workflow.js';
 import { revokedException } from '../protocol/result-meta.js';
 
@@ -22,6 +23,8 @@ export interface OutcomeContext {
   /** Called for a failure (state counters, events). */
   failed(request: Request, error: unknown): void;
   succeeded(request: Request, value: unknown): void;
+  /** Task events: each call is made only when `events.task` is on. */
+  events?: WorkerEventer;
 }
 
 /** 'ack' the message (or it was acked early), or 'requeue' it for another run. */
@@ -33,12 +36,14 @@ export async function recordOutcome(ctx: OutcomeContext, request: Request, opts:
   if (request.stateWrite) await request.stateWrite;
   if (request.terminated !== undefined || (!outcome.ok && outcome.error.kind === 'terminated')) {
     logger.warn('Task %s[%s] terminated (%s): REVOKED', task.name, task.id, request.terminated ?? 'SIGTERM');
+    if (ctx.events?.task) ctx.events.revoked(request, { terminated: true, signum: request.terminated ?? 'SIGTERM', expired: false });
     if (store) await results.revoked(request, 'terminated');
     if (Workflow.involved(task)) await ctx.workflow?.revoked(task, revokedException('terminated'));
     return 'ack';
   }
   if (outcome.ok) {
     if (logger.isLevelEnabled('info')) logger.info('Task %s[%s] succeeded in %ss: %s', task.name, task.id, outcome.runtime.toFixed(6), preview(outcome.value));
+    if (ctx.events?.task) ctx.events.succeeded(request, outcome.value, outcome.runtime);
     if (store) await results.success(request, outcome.value);
     if (Workflow.involved(task)) await ctx.workflow?.succeeded(task, outcome.value);
     ctx.succeeded(request, outcome.value);
@@ -48,6 +53,7 @@ export async function recordOutcome(ctx: OutcomeContext, request: Request, opts:
   const thrown: unknown = crossed.error ?? rebuild(crossed.name, crossed.message, crossed.stack);
   if (crossed.kind === 'worker-lost' && acksLate && opts.rejectOnWorkerLost) {
     logger.error('Task %s[%s]: %s; handed back to the queue (rejectOnWorkerLost)', task.name, task.id, crossed.message);
+    if (ctx.events?.task) ctx.events.rejected(request, true);
     return 'requeue';
   }
   let error = thrown;
@@ -55,6 +61,8 @@ export async function recordOutcome(ctx: OutcomeContext, request: Request, opts:
   const retry = crossed.kind ? undefined : asRetry(task, opts, thrown, crossed);
   const decision = retry ? decideRetry(task, opts, retry) : undefined;
   if (retry && decision?.retry) {
+    // The event first: the next attempt may be received (task-received) before sendRetry returns.
+    if (ctx.events?.task) ctx.events.retried(request, retry.exc ?? retry, retry.exc instanceof Error ? (retry.exc.stack ?? stack) : stack);
     await sendRetry(ctx.app, task, request.delivery, decision);
     logger.info('Task %s[%s] retry: %s', task.name, task.id, retry.message);
     if (store) await results.retry(request, retry.exc, retry.exc instanceof Error ? (retry.exc.stack ?? stack) : stack);
@@ -66,6 +74,7 @@ export async function recordOutcome(ctx: OutcomeContext, request: Request, opts:
   }
   const e = error instanceof Error ? error : new Error(String(error));
   logger.error('Task %s[%s] raised unexpected: %s: %s', task.name, task.id, e.name, e.message);
+  if (ctx.events?.task) ctx.events.failed(request, error, stack);
   if (store) await results.failure(request, error, stack);
   if (Workflow.involved(task)) await ctx.workflow?.failed(task, error, stack ?? null);
   ctx.failed(request, error);
@@ -76,6 +85,7 @@ export async function recordOutcome(ctx: OutcomeContext, request: Request, opts:
 export async function recordDiscard(ctx: OutcomeContext, request: Request, reason: 'revoked' | 'expired'): Promise<void> {
   const { task } = request;
   const store = !(task.ignoreResult || (ctx.app.tasks.get(task.name)?.options.ignoreResult ?? ctx.app.conf.taskIgnoreResult));
+  if (ctx.events?.task) ctx.events.revoked(request, { terminated: false, signum: null, expired: reason === 'expired' });
   if (store) await ctx.results.revoked(request, reason);
   if (Workflow.involved(task)) await ctx.workflow?.revoked(task, revokedException(reason));
 }

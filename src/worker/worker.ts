@@ -18,6 +18,7 @@ import { defaultNodeName, expandNodeName } from '../util/hostname.js';
 import { createLogger, type Logger } from './logger.js';
 import { startControl, type ControlHandle, type WorkerControlOptions } from './control.js';
 import { WorkerControls } from './controls.js';
+import { WorkerEventer } from './events.js';
 import { recordDiscard, recordOutcome, recordUnregistered, type OutcomeContext } from './outcome.js';
 import { toPoolError } from './pools/base.js';
 import { createPool } from './pools/index.js';
@@ -57,6 +58,8 @@ export class Worker extends WorkerControls<WorkerEvents> {
   private readonly controlOptions: WorkerControlOptions;
   /** The mailbox node answering remote-control commands, while running. */
   control: ControlHandle | undefined;
+  /** Worker and task events (worker/events.ts); `eventer.task` is the one check per task. */
+  readonly eventer: WorkerEventer;
   /** Keeps the process alive while the worker runs (broker handles may be unref'd). */
   private keepAlive: NodeJS.Timeout | undefined;
 
@@ -78,6 +81,7 @@ export class Worker extends WorkerControls<WorkerEvents> {
     this.acksLate = options.acksLate ?? conf.acksLate;
     this.logger = options.logger ?? createLogger({ level: conf.logLevel });
     this.controlOptions = options.control ?? {};
+    this.eventer = new WorkerEventer(this, { taskEvents: options.taskEvents ?? conf.workerSendTaskEvents, heartbeat: options.heartbeat ?? true, heartbeatInterval: options.heartbeatInterval, gossip: options.gossip ?? true });
     const pool = options.pool ?? 'async';
     this.pool =
       typeof pool !== 'string'
@@ -113,6 +117,7 @@ export class Worker extends WorkerControls<WorkerEvents> {
         this.emit('task-failed', r, e);
       },
       succeeded: (r, v) => this.emit('task-succeeded', r, v),
+      events: this.eventer,
     };
     for (const [name, task] of this.app.tasks) if (task.options.rateLimit !== undefined && !this.rates.has(name)) this.rates.set(name, task.options.rateLimit);
     await this.pool.start();
@@ -124,6 +129,8 @@ export class Worker extends WorkerControls<WorkerEvents> {
       onError: (e) => (e instanceof CeleriacError && e.retryable ? this.logger.error('broker: %s', e.message) : this.logger.error({ err: e }, 'consumer error: %s', e.message)),
     });
     this.widen();
+    // Events before the mailbox, so an enable_events that comes at once finds them ready.
+    await this.eventer.start(transport, this.app.control.clock);
     // Before the first delivery: the revoked ids known (statedb, result backend) must be in place.
     this.control = await startControl(this, { transport, backend, logger: this.logger }, this.controlOptions);
     for (const queue of this.queues) {
@@ -161,6 +168,7 @@ export class Worker extends WorkerControls<WorkerEvents> {
     }
     this.logger.info('Task %s[%s] received', task.name, task.id);
     if (this.revokedNow(request) || this.expired(request)) return;
+    if (this.eventer.task) this.eventer.received(request);
     const due = task.eta ? task.eta.getTime() : 0;
     if (due > Date.now()) {
       this.eta.push(task.id, due, request);
@@ -243,6 +251,7 @@ export class Worker extends WorkerControls<WorkerEvents> {
     const results = this.results as ResultWriter;
     this.state.active.set(task.id, request);
     request.startedAt = Date.now();
+    if (this.eventer.task) this.eventer.started(request);
     try {
       // Early ack, as Celery's: the task runs while the ack is written (a failed ack is logged, not fatal).
       if (!acksLate) this.ackEarly(request);
@@ -367,6 +376,7 @@ export class Worker extends WorkerControls<WorkerEvents> {
     }
     await consumer?.close();
     await this.pool.stop();
+    await this.eventer.stop().catch((e: unknown) => this.logError('stop events', e));
     await this.control?.stop().catch((e: unknown) => this.logError('stop remote control', e));
     clearInterval(this.keepAlive);
     this.status = 'stopped';

@@ -2,7 +2,6 @@
 // `celery inspect` and `celery control` against a celeriac worker, and `celeriac inspect` / `control` / `status`
 // against a Python worker. Every command names its node (-d), so other workers on the shared Redis never
 // answer; on RabbitMQ each describe has a vhost and user of its own (results through rpc://).
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,13 +9,7 @@ import { createVhost, rabbitmqctl } from '../helpers/amqp.js';
 import { CLI, ROOT, type Spawned } from '../helpers/processes.js';
 import { REDIS_URL } from '../helpers/redis.js';
 import { spawnProcess } from '../helpers/processes.js';
-import { cleanupRedis, PY_DIR, PYTHON, pythonEnv, requirePythonCelery, startCeleriacWorker, startPythonWorker, stopProcess } from './helpers.js';
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+import { celeryJson, cleanupRedis, PY_DIR, PYTHON, pythonEnv, requirePythonCelery, runProcess, startCeleriacWorker, startPythonWorker, stopProcess } from './helpers.js';
 
 /** Where one describe runs: a broker URL, a result backend, and how to remove what the describe made. */
 interface Place {
@@ -44,33 +37,12 @@ const BROKERS: Record<'redis' | 'amqp', () => Promise<Place>> = {
   },
 };
 
-function run(command: string, args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
 /** `celery -A interop_app <args> -d <node> -t 5 --json`, parsed; a null node broadcasts (only in a vhost of our own). */
-async function celery(place: Place, args: string[], node: string | null): Promise<unknown> {
-  const r = await run(PYTHON, ['-m', 'celery', '-A', 'interop_app', ...args, ...(node ? ['-d', node] : []), '-t', '5', '--json'], pythonEnv({ INTEROP_BROKER: place.url, INTEROP_BACKEND: place.backend }), PY_DIR);
-  const line = r.stdout.trim().split('\n').at(-1) ?? '';
-  if (!line.startsWith('{') && !line.startsWith('[')) throw new Error(`celery ${args.join(' ')} printed no JSON (exit ${String(r.code)}):\n${r.stdout}\n${r.stderr}`);
-  return JSON.parse(line) as unknown;
-}
+const celery = (place: Place, args: string[], node: string | null): Promise<unknown> => celeryJson(place, args, node);
 
 /** `celeriac <args> -d <node> -t 5 --json`, parsed; a null node broadcasts (only in a vhost of our own). */
 async function celeriac(place: Place, args: string[], node: string | null): Promise<{ code: number | null; json: unknown }> {
-  const r = await run(process.execPath, [CLI, ...args, ...(node ? ['-d', node] : []), '-t', '5', '--json'], { ...process.env, CELERIAC_BROKER_URL: place.url, CELERIAC_RESULT_BACKEND: place.backend }, ROOT);
+  const r = await runProcess(process.execPath, [CLI, ...args, ...(node ? ['-d', node] : []), '-t', '5', '--json'], { ...process.env, CELERIAC_BROKER_URL: place.url, CELERIAC_RESULT_BACKEND: place.backend }, ROOT);
   try {
     return { code: r.code, json: JSON.parse(r.stdout) as unknown };
   } catch {
@@ -241,6 +213,53 @@ for (const broker of ['redis', 'amqp'] as const) {
       const status = await celeriac(place, ['status'], both);
       expect(status.code).toBe(0);
       expect((status.json as string[]).sort()).toEqual([tsNode, pyNode].sort());
+    }, 120_000);
+  });
+
+  describe(`election in a mixed fleet: Python's gossip acks a celeriac worker's election (${broker})`, () => {
+    const queue = `interop-ctl-elect-${randomUUID()}`;
+    const tsNode = `ctl-elect-ts-${queue.slice(-8)}@interop`;
+    const pyNode = `ctl-elect-py-${queue.slice(-8)}@interop`;
+    const started: Spawned[] = [];
+    let place: Place | undefined;
+
+    afterAll(async () => {
+      for (const p of started) await stopProcess(p);
+      await place?.cleanup({ queues: [queue], nodeNames: [tsNode, pyNode], revoked: [] });
+    }, 60_000);
+
+    it('the celeriac worker waits for the Python worker\'s worker-elect-ack, wins, and sends the action', async () => {
+      place = await BROKERS[broker]();
+      const ts = await startCeleriacWorker(place.url, queue, ['-n', tsNode, '-l', 'debug', '--heartbeat-interval', '0.5'], place.backend);
+      started.push(ts);
+      // Gossip and heartbeats on (Celery's defaults): the Python worker follows worker events and acks elections.
+      const py = spawnProcess(
+        PYTHON,
+        ['-m', 'celery', '-A', 'interop_app', 'worker', '-P', 'solo', '-Q', `${queue}-py`, '-l', 'info', '-n', pyNode, '--without-mingle'],
+        pythonEnv({ INTEROP_BROKER: place.url, INTEROP_BACKEND: place.backend, INTEROP_QUEUE: `${queue}-py` }),
+        PY_DIR,
+      );
+      started.push(py);
+      await py.waitFor(/ ready\.\s*$/m, 45_000);
+      // The celeriac worker saw the Python worker's heartbeat: from now on its election needs that worker's ack.
+      await ts.waitFor(`${pyNode} joined`, 30_000);
+      const id = `elect-${randomUUID()}`;
+      const taskId = randomUUID();
+      // Python's Control.broadcast, as `app.control.election` sends it, unicast so no other worker takes part.
+      const script = [
+        'import json, sys',
+        'from interop_app import app',
+        `action = app.signature('interop.seq', args=('elected',), queue='${queue}', task_id='${taskId}')`,
+        `print(json.dumps(app.control.broadcast('election', arguments={'id': '${id}', 'topic': 'task', 'action': dict(action)}, destination=['${tsNode}'], reply=True, timeout=5)))`,
+      ].join('\n');
+      const r = await runProcess(PYTHON, ['-c', script], pythonEnv({ INTEROP_BROKER: place.url, INTEROP_BACKEND: place.backend }), PY_DIR);
+      expect(JSON.parse(r.stdout.trim().split('\n').at(-1) ?? 'null'), r.stderr).toEqual([{ [tsNode]: null }]);
+      // Python parsed the worker-elect event and its worker-elect-ack came back (other workers alive on a
+      // shared Redis may ack too, or, without gossip, make the election wait for its timeout).
+      await ts.waitFor(`election ${id} acked by ${pyNode}`, 30_000);
+      await ts.waitFor(`I won the election ${id}`, 30_000);
+      await ts.waitFor(new RegExp(`interop\\.seq\\[${taskId}\\] succeeded`), 30_000);
+      expect(py.output()).not.toMatch(/Traceback|election request missing field/);
     }, 120_000);
   });
 }

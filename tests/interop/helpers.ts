@@ -3,7 +3,8 @@
 // shared Redis database (no key prefix: Python Celery 5.2's result backend has none).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { Redis } from 'ioredis';
-import { ROOT, spawnCli, spawnProcess, type Spawned } from '../helpers/processes.js';
+import { ROOT, runProcess, spawnCli, spawnProcess, type Spawned } from '../helpers/processes.js';
+export { runProcess, type Run } from '../helpers/processes.js';
 
 /** Debian's python3 with python3-celery (not the pyenv python3 on PATH). */
 export const PYTHON = process.env['CELERIAC_TEST_PYTHON'] ?? '/usr/bin/python3';
@@ -55,12 +56,15 @@ export async function startCeleriacWorker(url: string, queue: string, args: stri
   return w;
 }
 
-/** `celery -A interop_app worker -P solo -Q <queue>` (Python); resolves once it says it is ready. Results go to `backend` (default: the broker URL). */
-export async function startPythonWorker(url: string, queue: string, nodeName: string, backend = url): Promise<Spawned> {
+/**
+ * `celery -A interop_app worker -P solo -Q <queue>` (Python); resolves once it says it is ready. Results go to
+ * `backend` (default: the broker URL). `events`: task events (-E) and heartbeats on (off by default).
+ */
+export async function startPythonWorker(url: string, queue: string, nodeName: string, backend = url, options: { events?: boolean } = {}): Promise<Spawned> {
   const w = spawnProcess(
     PYTHON,
     // No gossip, mingle or heartbeat: fewer shared keys on the test Redis and a faster start.
-    ['-m', 'celery', '-A', 'interop_app', 'worker', '-P', 'solo', '-Q', queue, '-l', 'info', '-n', nodeName, '--without-gossip', '--without-mingle', '--without-heartbeat'],
+    ['-m', 'celery', '-A', 'interop_app', 'worker', '-P', 'solo', '-Q', queue, '-l', 'info', '-n', nodeName, '--without-gossip', '--without-mingle', ...(options.events ? ['-E'] : ['--without-heartbeat'])],
     pythonEnv({ INTEROP_BROKER: url, INTEROP_BACKEND: backend, INTEROP_QUEUE: queue }),
     PY_DIR,
   );
@@ -205,4 +209,13 @@ export async function cleanupRedis(url: string, what: { queues: string[]; taskId
     redis.disconnect();
   }
   return leftovers;
+}
+
+
+/** `celery -A interop_app <args> -d <node> -t 5 --json` (Python's CLI), parsed; a null node broadcasts (only in a vhost of our own). */
+export async function celeryJson(place: { url: string; backend: string }, args: string[], node: string | null): Promise<unknown> {
+  const r = await runProcess(PYTHON, ['-m', 'celery', '-A', 'interop_app', ...args, ...(node ? ['-d', node] : []), '-t', '5', '--json'], pythonEnv({ INTEROP_BROKER: place.url, INTEROP_BACKEND: place.backend }), PY_DIR);
+  const line = r.stdout.trim().split('\n').at(-1) ?? '';
+  if (!line.startsWith('{') && !line.startsWith('[')) throw new Error(`celery ${args.join(' ')} printed no JSON (exit ${String(r.code)}):\n${r.stdout}\n${r.stderr}`);
+  return JSON.parse(line) as unknown;
 }

@@ -6,7 +6,8 @@
  * - Real exchanges (direct, topic, fanout), queues and bindings; not a virtual transport. Durable queues,
  *   auto_delete off and persistent messages (delivery_mode 2) by default, as kombu.
  * - Publisher confirms: publish() resolves once RabbitMQ holds the message; a publish to a direct or topic
- *   exchange no queue is bound to fails (mandatory + basic.return), as on every celeriac broker.
+ *   exchange no queue is bound to fails (mandatory + basic.return), as on every celeriac broker, unless
+ *   published with `unroutable: 'drop'` (events: no mandatory flag, RabbitMQ drops it).
  * - Prefetch: basic.qos on each consumer's channel (channel-wide, shared by all its queues) = the window.
  * - Priorities: RabbitMQ's own, 9 before 0, on queues declared with maxPriority (x-max-priority); queue
  *   arguments are sent only when set, exactly as kombu sends them.

@@ -17,8 +17,8 @@ interface Pending {
 
 export interface PublisherHost {
   connection(): Promise<ChannelModel>;
-  /** Whether to ask for basic.return (everything but the default exchange and fanout exchanges). */
-  mandatory(exchange: string): boolean;
+  /** Whether to ask for basic.return (everything but the default exchange, fanout exchanges and `unroutable: 'drop'`). */
+  mandatory(out: OutgoingMessage): boolean;
   /** Error for a failed publish, naming what to do. */
   wrap(what: string, error: unknown): TransportError;
 }
@@ -57,7 +57,7 @@ export class Publisher {
 
   private async once(out: OutgoingMessage, ch: ConfirmChannel): Promise<void> {
     const entry: Pending = { exchange: out.exchange, routingKey: out.routingKey, returned: false };
-    const mandatory = this.host.mandatory(out.exchange);
+    const mandatory = this.host.mandatory(out);
     if (mandatory) this.pending.push(entry);
     const pending = this.pending;
     await new Promise<void>((resolve, reject) => {

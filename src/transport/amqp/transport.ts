@@ -41,6 +41,7 @@ export class AmqpTransport implements Transport {
     name: 'amqp',
     fanout: true,
     topic: true,
+    fanoutPatterns: false,
     priority: 'higher-first',
     persistent: true,
     crossProcess: true,
@@ -65,7 +66,7 @@ export class AmqpTransport implements Transport {
     this.session = new AmqpSession(url, endpoint, { lost: (e) => this.onLost(e), restore: (c) => this.restore(c) });
     this.publisher = new Publisher({
       connection: () => this.session.connection(),
-      mandatory: (exchange) => exchange !== '' && this.exchanges.get(exchange)?.type !== 'fanout',
+      mandatory: (out) => out.exchange !== '' && out.unroutable !== 'drop' && this.exchanges.get(out.exchange)?.type !== 'fanout',
       wrap: (what, error) => this.wrap(what, error, 'write'),
     });
   }

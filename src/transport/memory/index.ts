@@ -83,7 +83,7 @@ class ReadyQueue {
 
 class MemoryStore implements VirtualStore {
   readonly capabilities = {
-    name: 'memory', fanout: true, topic: true, priority: 'higher-first', persistent: false,
+    name: 'memory', fanout: true, topic: true, fanoutPatterns: false, priority: 'higher-first', persistent: false,
     crossProcess: false, visibilityTimeout: true, deadLetter: true,
   } as const;
   readonly keepsObjects = true;

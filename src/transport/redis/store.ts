@@ -38,7 +38,7 @@ export interface RedisStoreOptions {
 
 export class RedisStore implements VirtualStore {
   readonly capabilities: TransportCapabilities = {
-    name: 'redis', fanout: true, topic: true, priority: 'lower-first', persistent: true,
+    name: 'redis', fanout: true, topic: true, fanoutPatterns: true, priority: 'lower-first', persistent: true,
     crossProcess: true, visibilityTimeout: true, deadLetter: true,
   };
   now: () => number = Date.now;

@@ -20,7 +20,7 @@ function pidAlive(pid: number): boolean {
 
 export class SqliteStore implements VirtualStore {
   readonly capabilities: TransportCapabilities = {
-    name: 'sqlite', fanout: true, topic: true, priority: 'higher-first', persistent: true,
+    name: 'sqlite', fanout: true, topic: true, fanoutPatterns: false, priority: 'higher-first', persistent: true,
     crossProcess: true, visibilityTimeout: true, deadLetter: true,
   };
   now: () => number = Date.now;

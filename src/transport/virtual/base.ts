@@ -118,7 +118,7 @@ export class VirtualTransport implements Transport {
       );
     }
     const queues = route(exchange.type, await this.store.bindings(exchange.name), options.routingKey);
-    if (queues.length === 0 && exchange.type !== 'fanout') {
+    if (queues.length === 0 && exchange.type !== 'fanout' && options.unroutable !== 'drop') {
       throw new TransportError(
         `no queue is bound to exchange '${options.exchange}' with routing key '${options.routingKey}': ` +
           `the message would be lost. Declare and bind the queue first.`,
