@@ -41,6 +41,20 @@ export function deliveryCases(add: AddCase, inject: Inject | undefined): void {
     await again.staysAt(0, 'an acked message must not come back');
   });
 
+  add('acks are written while the consumer stays open, with more to claim and with nothing left', async (f) => {
+    const q = await f.queue('ackopen');
+    for (let i = 0; i < 3; i++) await f.publish(q, `k${i}`);
+    const c = await f.consumer([q], 2);
+    const [d0, d1] = (await c.waitFor(2)) as [Delivery, Delivery];
+    await d0.ack();
+    const d2 = (await c.waitFor(3))[2] as Delivery;
+    assert.deepEqual(await f.t.queueInfo(q), { name: q, messages: 0, unacked: 2 }, 'an ack that freed a slot is written with or before the next claim');
+    await d1.ack();
+    await d2.ack();
+    assert.deepEqual(await f.t.queueInfo(q), { name: q, messages: 0, unacked: 0 }, 'acks are written though nothing is left to claim');
+    await c.staysAt(3, 'acked messages must not come back');
+  });
+
   add('reject with requeue: delivered again, marked redelivered', async (f) => {
     const q = await f.queue('rq');
     await f.publish(q, 'again');

@@ -9,18 +9,18 @@ import { isReady } from '../../protocol/states.js';
 import { maskUrl } from '../../util/url.js';
 import { TASK_KEY_PREFIX } from '../kv.js';
 import { REVOKED_KEY, type LeaseOutcome, type ResultBackend, type WaitOptions } from '../types.js';
-import { clientOptions, connectClient, loadDriver, quit, type RedisClient, type RedisRole } from '../../util/redis.js';
+import { clientOptions, connectClient, loadDriver, quit, type RedisRole } from '../../util/redis.js';
 import { STORE_RESULT_LUA } from './store-result.js';
 import { CHORD_PART_LUA, SET_PUBLISH_LUA } from './chord.js';
 import { decodeGroup, encodeGroup, GROUP_KEY_PREFIX, type ChordPart, type ChordPartReturn } from '../groups.js';
 import type { TaskState } from '../../protocol/states.js';
 import { ResultWaiters } from './waiters.js';
+import { ResultWrites, STORE_RESULT_COMMAND, type StoringClient } from './result-writes.js';
 import { ACQUIRE_LEASE_LUA, LEASE_KEY_PREFIX, RELEASE_LEASE_LUA, WRITE_LEASE_DATA_LUA } from './lease.js';
 
 const ROLE: RedisRole = { label: 'Redis result backend', error: (message, cause) => new BackendError(message, { cause }) };
 
-type Client = RedisClient & {
-  celeriacStoreResult(key: string, meta: string, status: string, ttlMs: number): Promise<number>;
+type Client = StoringClient & {
   celeriacAcquireLease(key: string, holder: string, ttlMs: number): Promise<number>;
   celeriacReleaseLease(key: string, holder: string): Promise<number>;
   celeriacWriteLeaseData(key: string, dataKey: string, holder: string, ...fields: string[]): Promise<number>;
@@ -42,6 +42,7 @@ export interface RedisBackendOptions {
 interface Session {
   client: Client;
   waiters: ResultWaiters;
+  writes: ResultWrites;
 }
 
 export class RedisBackend implements ResultBackend {
@@ -79,8 +80,9 @@ export class RedisBackend implements ResultBackend {
   private async start(): Promise<Session> {
     const Redis = await loadDriver(ROLE);
     const { redis, connectionName } = this.options;
-    const client = new Redis(clientOptions(redis, connectionName)) as Client;
-    client.defineCommand('celeriacStoreResult', { numberOfKeys: 1, lua: STORE_RESULT_LUA });
+    // Result writes are batched by ResultWrites (./result-writes.ts), everything else auto-pipelined.
+    const client = new Redis({ ...clientOptions(redis, connectionName), autoPipeliningIgnoredCommands: [STORE_RESULT_COMMAND] }) as Client;
+    client.defineCommand(STORE_RESULT_COMMAND, { numberOfKeys: 1, lua: STORE_RESULT_LUA });
     client.defineCommand('celeriacAcquireLease', { numberOfKeys: 1, lua: ACQUIRE_LEASE_LUA });
     client.defineCommand('celeriacReleaseLease', { numberOfKeys: 1, lua: RELEASE_LEASE_LUA });
     client.defineCommand('celeriacWriteLeaseData', { numberOfKeys: 2, lua: WRITE_LEASE_DATA_LUA });
@@ -92,7 +94,7 @@ export class RedisBackend implements ResultBackend {
       () => new Redis({ ...clientOptions(redis, `${connectionName}:sub`), enableAutoPipelining: false, autoResubscribe: false, maxRetriesPerRequest: null }),
       (keys) => client.mget(...keys),
     );
-    return { client, waiters };
+    return { client, waiters, writes: new ResultWrites(client) };
   }
 
   /** Closes both connections; waiters still pending fail with BackendError instead of hanging. */
@@ -114,11 +116,11 @@ export class RedisBackend implements ResultBackend {
 
   /** Stores and publishes the meta in one script: a stored SUCCESS, or any ready state against a non-ready one, is kept. */
   async storeResult(meta: ResultMeta): Promise<void> {
-    const { client } = await this.open();
+    const { writes } = await this.open();
     const expires = this.options.resultExpires;
     const ttlMs = expires > 0 ? Math.max(1, Math.round(expires * 1000)) : 0;
     try {
-      await client.celeriacStoreResult(this.key(meta.task_id), JSON.stringify(meta), meta.status, ttlMs);
+      await writes.store([this.key(meta.task_id), JSON.stringify(meta), meta.status, ttlMs]);
     } catch (cause) {
       throw this.fail(`store the result of task ${meta.task_id}`, cause);
     }

@@ -185,8 +185,17 @@ export class RedisStore implements VirtualStore {
     await this.redis.publish(this.keys.fanoutChannel(exchange, routingKey), envelope);
   }
 
-  async claim(queues: readonly string[], max: number, owner: string): Promise<ClaimedMessage[]> {
-    if (queues.length === 0 || max <= 0) return [];
+  claim(queues: readonly string[], max: number, owner: string): Promise<ClaimedMessage[]> {
+    return this.ackAndClaim([], queues, max, owner);
+  }
+
+  /** The acks go into the claim script (one round trip); alone when there is nothing to claim. */
+  async ackAndClaim(acks: readonly string[], queues: readonly string[], max: number, owner: string): Promise<ClaimedMessage[]> {
+    const tags = this.settled(acks, owner);
+    if (queues.length === 0 || max <= 0) {
+      await this.ackStored(tags);
+      return [];
+    }
     const now = this.now();
     if (now - this.lastRestore >= Math.min(RESTORE_EVERY, this.options.visibilityTimeout / 2)) {
       this.lastRestore = now;
@@ -195,7 +204,10 @@ export class RedisStore implements VirtualStore {
     const out: ClaimedMessage[] = this.subscriber?.takeFanout(queues, max) ?? [];
     for (const c of out) this.held.set(c.tag, { queue: c.queue, envelope: c.envelope, owner });
     const listQueues = queues.filter((q) => !this.subscriber?.isFanout(q));
-    if (out.length >= max || listQueues.length === 0) return out;
+    if (out.length >= max || listQueues.length === 0) {
+      await this.ackStored(tags);
+      return out;
+    }
     // Priority first, then queues in a rotating order, so no queue starves another.
     const start = this.rotation++ % listQueues.length;
     const order = [...listQueues.slice(start), ...listQueues.slice(0, start)];
@@ -208,7 +220,7 @@ export class RedisStore implements VirtualStore {
       }
     }
     const want = max - out.length;
-    const flat = await this.redis.celeriacClaim(3 + keys.length, this.keys.unacked, this.keys.unackedIndex, this.keys.deadLetters, ...keys, want, now / 1000, now, ...names);
+    const flat = await this.redis.celeriacClaim(3 + keys.length, this.keys.unacked, this.keys.unackedIndex, this.keys.deadLetters, ...keys, want, now / 1000, now, ...names, ...tags);
     for (let i = 0; i + 2 < flat.length; i += 3) {
       const [stored, queue, envelope] = [flat[i] as string, flat[i + 1] as string, flat[i + 2] as string];
       const tag = stored || `dead-${uuid()}`;
@@ -231,17 +243,26 @@ export class RedisStore implements VirtualStore {
   }
 
   async ack(tags: readonly string[], owner: string): Promise<void> {
-    const pipe = this.redis.pipeline();
-    let n = 0;
+    await this.ackStored(this.settled(tags, owner));
+  }
+
+  /** Forgets the tags `owner` holds; returns those with an entry in the unacked hash and index to delete. */
+  private settled(tags: readonly string[], owner: string): string[] {
+    const stored: string[] = [];
     for (const t of tags) {
       const h = this.held.get(t);
       if (!h || h.owner !== owner) continue;
       this.held.delete(t);
-      if (this.subscriber?.isFanoutTag(t) || h.dead) continue;
-      pipe.zrem(this.keys.unackedIndex, t).hdel(this.keys.unacked, t);
-      n++;
+      if (!h.dead && !this.subscriber?.isFanoutTag(t)) stored.push(t);
     }
-    if (n) await pipe.exec();
+    return stored;
+  }
+
+  private async ackStored(tags: readonly string[]): Promise<void> {
+    if (tags.length === 0) return;
+    const pipe = this.redis.pipeline();
+    for (const t of tags) pipe.zrem(this.keys.unackedIndex, t).hdel(this.keys.unacked, t);
+    await pipe.exec();
   }
 
   async requeue(tags: readonly string[], owner: string): Promise<void> {

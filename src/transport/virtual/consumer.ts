@@ -1,6 +1,7 @@
 /**
  * The consumer of a virtual transport: claims messages up to the prefetch window, hands them out as
- * deliveries, settles them (acks are batched per tick), and wakes on the store's signal or a fallback poll.
+ * deliveries, settles them (acks are batched per tick and, on stores with ackAndClaim, ride the next claim),
+ * and wakes on the store's signal or a fallback poll.
  */
 import { TransportError } from '../../errors.js';
 import { decodeEnvelope } from '../../protocol/envelope.js';
@@ -21,6 +22,26 @@ export interface ConsumerHost {
 /** How many messages one claim takes when the prefetch window is unlimited. */
 const UNLIMITED_BATCH = 256;
 
+/** Acks given since the last write; every ack of a batch returns its one promise. */
+interface AckBatch {
+  readonly tags: string[];
+  readonly promise: Promise<void>;
+  resolve(): void;
+  reject(error: unknown): void;
+  /** Its tick has passed: whoever claims next, or the end of the claim loop, writes it. */
+  due: boolean;
+}
+
+function newAckBatch(): AckBatch {
+  let resolve!: () => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { tags: [], promise, resolve, reject, due: false };
+}
+
 export class VirtualConsumer implements Consumer {
   readonly owner = uuid();
   private readonly active: string[] = [];
@@ -34,9 +55,9 @@ export class VirtualConsumer implements Consumer {
   private pollTimer: NodeJS.Timeout | undefined;
   private keepAliveTimer: NodeJS.Timeout | undefined;
   private unwatch: (() => void) | undefined;
-  /** Tags to ack in the next batch, and the one promise every ack of that batch returns. */
-  private pendingAcks: string[] = [];
-  private ackBatch: Promise<void> | undefined;
+  /** Acks not yet sent, and ack writes in flight (close() waits for both). */
+  private acks: AckBatch | undefined;
+  private readonly ackWrites = new Set<Promise<void>>();
 
   constructor(
     private readonly transport: ConsumerHost,
@@ -89,7 +110,9 @@ export class VirtualConsumer implements Consumer {
     clearInterval(this.keepAliveTimer);
     await this.loop;
     // Acks already given are written before the hand-back (their callers learn of a failure too).
-    await (this.ackBatch ?? this.flushAcks()).catch((e: unknown) => this.reportError(e));
+    const pending = this.takeAcks();
+    if (pending) this.writeAcks(pending);
+    await Promise.all([...this.ackWrites]);
     // Hand back by owner, not by tag: a tag whose visibility lapsed may be another consumer's by now.
     this.held.clear();
     await this.transport.store.release(this.owner);
@@ -147,8 +170,7 @@ export class VirtualConsumer implements Consumer {
       do {
         this.again = false;
         while (!this.closed && this.active.length > 0 && this.shouldClaim()) {
-          const until = this.transport.clock.now() + this.transport.visibilityTimeout;
-          const claimed = await this.transport.store.claim(this.active, this.room(), this.owner, until);
+          const claimed = await this.claim();
           // Once closed, undelivered claims stay with this owner; close() releases them after this loop.
           for (const c of claimed) {
             if (this.closed) break;
@@ -162,6 +184,24 @@ export class VirtualConsumer implements Consumer {
       this.reportError(err);
     } finally {
       this.fetching = false;
+      // Acks that came due while this loop ran and found nothing to ride on go alone.
+      if (this.acks?.due) this.writeAcks(this.takeAcks() as AckBatch);
+    }
+  }
+
+  /** One claim; on stores with ackAndClaim the acks given so far ride along (one round trip, not two). */
+  private async claim(): Promise<ClaimedMessage[]> {
+    const { store, clock, visibilityTimeout } = this.transport;
+    const until = clock.now() + visibilityTimeout;
+    const batch = store.ackAndClaim ? this.takeAcks() : undefined;
+    if (!batch || !store.ackAndClaim) return store.claim(this.active, this.room(), this.owner, until);
+    try {
+      const claimed = await store.ackAndClaim(batch.tags, this.active, this.room(), this.owner, until);
+      batch.resolve();
+      return claimed;
+    } catch (err) {
+      batch.reject(err);
+      throw err;
     }
   }
 
@@ -198,18 +238,48 @@ export class VirtualConsumer implements Consumer {
 
   /** Acks are gathered for one tick and written together; every ack of a batch shares its promise. */
   queueAck(tag: string): Promise<void> {
-    this.pendingAcks.push(tag);
-    this.ackBatch ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.flushAcks());
-    return this.ackBatch;
+    let batch = this.acks;
+    if (!batch) {
+      const fresh = (batch = this.acks = newAckBatch());
+      setImmediate(() => this.ackDue(fresh));
+    }
+    batch.tags.push(tag);
+    return batch.promise;
   }
 
-  private async flushAcks(): Promise<void> {
-    this.ackBatch = undefined;
-    const batch = this.pendingAcks;
-    if (batch.length === 0) return;
-    this.pendingAcks = [];
-    await this.transport.store.ack(batch, this.owner);
-    this.wake();
+  /**
+   * A batch's tick has passed. With ackAndClaim it rides the claim this ack makes room for (the claim loop
+   * takes it, or writes it alone if it does not claim); otherwise it is written now.
+   */
+  private ackDue(batch: AckBatch): void {
+    if (this.acks !== batch) return;
+    batch.due = true;
+    if (this.transport.store.ackAndClaim && !this.closed && this.active.length > 0) {
+      this.wake();
+      return;
+    }
+    this.writeAcks(this.takeAcks() as AckBatch);
+  }
+
+  private takeAcks(): AckBatch | undefined {
+    const batch = this.acks;
+    this.acks = undefined;
+    return batch;
+  }
+
+  /** Writes a batch of acks on its own, then looks for more work. */
+  private writeAcks(batch: AckBatch): void {
+    const write = Promise.resolve()
+      .then(() => this.transport.store.ack(batch.tags, this.owner))
+      .then(
+        () => {
+          batch.resolve();
+          this.wake();
+        },
+        (err: unknown) => batch.reject(err),
+      );
+    this.ackWrites.add(write);
+    void write.finally(() => this.ackWrites.delete(write));
   }
 
   private reportError(err: unknown): void {

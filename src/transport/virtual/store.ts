@@ -62,6 +62,12 @@ export interface VirtualStore extends ExpiryStore {
    * comes back marked redelivered. Higher priority first, then oldest first.
    */
   claim(queues: readonly string[], max: number, owner: string, visibleAt: number): MaybePromise<ClaimedMessage[]>;
+  /**
+   * Optional, for networked stores: acks `acks` exactly as ack() would (owner-checked), then claims as
+   * claim() does, in one round trip. The acks are written even when nothing is claimed. The consumer
+   * then rides the acks of finished deliveries on its next claim instead of sending them apart.
+   */
+  ackAndClaim?(acks: readonly string[], queues: readonly string[], max: number, owner: string, visibleAt: number): MaybePromise<ClaimedMessage[]>;
   /** Pushes the invisibility of held messages to `visibleAt` (keep-alive for long holds). */
   extend(tags: readonly string[], visibleAt: number): MaybePromise<void>;
   /**

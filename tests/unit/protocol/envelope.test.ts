@@ -31,6 +31,25 @@ describe('kombu envelope', () => {
     expect(parsed['body']).toBe(Buffer.from([0, 1, 2, 250, 255]).toString('base64'));
   });
 
+  it('writes exactly the text JSON.stringify gives for the envelope object (undefined left out, strings escaped)', () => {
+    const odd: RawMessage = {
+      ...message,
+      contentType: 'application/"json"',
+      headers: { task: 'é\u2028"q"', argsrepr: '(1, \'\\n\')', skipped: undefined, list: [1.5, true, null] },
+      properties: { correlation_id: 'c"1', reply_to: undefined, delivery_mode: 1, priority: undefined },
+    };
+    const info = { exchange: 'ex"', routing_key: 'rk\n' };
+    const { priority, ...props } = odd.properties;
+    const expected = JSON.stringify({
+      body: odd.body.toString('base64'),
+      'content-encoding': odd.contentEncoding,
+      'content-type': odd.contentType,
+      headers: odd.headers,
+      properties: { ...props, delivery_info: info, priority: priority ?? 0, body_encoding: 'base64', delivery_tag: 'tag "2"' },
+    });
+    expect(encodeEnvelope(odd, info, 'tag "2"')).toBe(expected);
+  });
+
   it('reads redelivered from delivery_info or headers (kombu sets both on restore)', () => {
     const base = JSON.parse(encodeEnvelope(message, { exchange: '', routing_key: 'q' }, 't')) as { headers: Record<string, unknown>; properties: { delivery_info: Record<string, unknown> } };
     base.properties.delivery_info['redelivered'] = true;

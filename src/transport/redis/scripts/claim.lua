@@ -7,10 +7,16 @@
 -- KEYS[3]  dead-letter list     celeriac's own: JSON {id, queue, reason, at, envelope}
 -- KEYS[4..] queue lists to read
 -- ARGV[1]  max messages         ARGV[2] now, seconds (float)     ARGV[3] now, ms (for dead letters)
--- ARGV[4..] the queue name of each list in KEYS[4..], in the same order
+-- ARGV[4..#KEYS] the queue name of each list in KEYS[4..], in the same order
+-- ARGV[#KEYS+1..] delivery tags to ack first (kombu's ack: ZREM unacked_index, HDEL unacked), so a consumer
+--          acks what it finished and claims more in one round trip
 -- Returns a flat array: tag1, queue1, envelope1, tag2, queue2, envelope2, ... A message that is not a
 -- kombu JSON envelope is moved to the dead-letter list here (never lost, never run) and returned with an
 -- empty tag, so the consumer can report it. An envelope without a delivery tag gets one.
+for i = #KEYS + 1, #ARGV do
+  redis.call('ZREM', KEYS[2], ARGV[i])
+  redis.call('HDEL', KEYS[1], ARGV[i])
+end
 local max = tonumber(ARGV[1])
 local out = {}
 local taken = 0
