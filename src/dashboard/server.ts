@@ -77,10 +77,12 @@ export async function startDashboard(app: Celeriac, options: DashboardOptions = 
   const ctx: ApiContext = { app, state, inspector, timeout };
   const streams = new Set<ServerResponse>();
   let sequence = 0;
+  let closed = false;
   const receiver = app.events.receiver();
   receiver.on('event', (e: Received) => {
     state.event(e);
-    if (e.type === 'worker-online') inspector.refreshIfStale(0, [e.hostname]);
+    // A worker announces itself before its mailbox answers: ask it a moment later.
+    if (e.type === 'worker-online') setTimeout(() => closed || inspector.refreshIfStale(0, [e.hostname]), 1000).unref();
     const frame = `id: ${++sequence}\ndata: ${JSON.stringify(e)}\n\n`;
     for (const res of streams) res.write(frame);
   });
@@ -162,6 +164,7 @@ export async function startDashboard(app: Celeriac, options: DashboardOptions = 
     state,
     receiver,
     async close() {
+      closed = true;
       clearInterval(keepAlive);
       for (const res of streams) res.end();
       streams.clear();

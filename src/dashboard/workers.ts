@@ -16,8 +16,11 @@ export interface OverviewWorker extends WorkerInfo {
 
 export class WorkerInspector {
   private cache = new Map<string, WorkerInspect>();
+  /** A background refresh under way (at most one). */
   private refreshing: Promise<void> | undefined;
   private refreshedAt = 0;
+  private rounds = 0;
+  private applied = 0;
 
   constructor(
     private readonly app: Celeriac,
@@ -25,27 +28,25 @@ export class WorkerInspector {
     private readonly timeout: number,
   ) {}
 
-  /** Asks every worker (or those named) again; concurrent calls share one round. */
-  refresh(destination?: string[]): Promise<void> {
-    if (!destination && this.refreshing) return this.refreshing;
-    const round = (async () => {
-      const inspect = this.app.control.inspect({ timeout: this.timeout, ...(destination ? { destination } : {}) });
-      const replies = await Promise.all(COMMANDS.map((c) => inspect.call(c).catch(() => ({}) as Record<string, unknown>)));
-      const now = Date.now() / 1000;
-      const seen = new Set(replies.flatMap((r) => Object.keys(r)));
-      if (!destination) for (const name of this.cache.keys()) if (!seen.has(name)) this.cache.delete(name);
-      for (const name of seen) {
-        const entry: WorkerInspect = { timestamp: now };
-        COMMANDS.forEach((c, i) => {
-          const reply = replies[i]?.[name];
-          if (reply !== undefined) entry[c] = reply;
-        });
-        this.cache.set(name, entry);
-      }
-      if (!destination) this.refreshedAt = Date.now();
-    })();
-    if (!destination) this.refreshing = round.finally(() => (this.refreshing = undefined));
-    return round;
+  /** Asks every worker (or those named) again. A round that started before the last one applied is dropped. */
+  async refresh(destination?: string[]): Promise<void> {
+    const round = ++this.rounds;
+    const inspect = this.app.control.inspect({ timeout: this.timeout, ...(destination ? { destination } : {}) });
+    const replies = await Promise.all(COMMANDS.map((c) => inspect.call(c).catch(() => ({}) as Record<string, unknown>)));
+    if (round < this.applied) return;
+    this.applied = round;
+    const now = Date.now() / 1000;
+    const seen = new Set(replies.flatMap((r) => Object.keys(r)));
+    if (!destination) for (const name of this.cache.keys()) if (!seen.has(name)) this.cache.delete(name);
+    for (const name of seen) {
+      const entry: WorkerInspect = { timestamp: now };
+      COMMANDS.forEach((c, i) => {
+        const reply = replies[i]?.[name];
+        if (reply !== undefined) entry[c] = reply;
+      });
+      this.cache.set(name, entry);
+    }
+    if (!destination) this.refreshedAt = Date.now();
   }
 
   /** Flower's /api/workers body: `{ name: { stats, active_queues, ... } }` (asks first when never asked). */
@@ -62,7 +63,11 @@ export class WorkerInspector {
   /** Starts a background refresh when the cache is older than `maxAge` ms (or a worker is missing from it). */
   refreshIfStale(maxAge: number, names: string[] = []): void {
     if (this.refreshing) return;
-    if (Date.now() - this.refreshedAt > maxAge || names.some((n) => !this.cache.has(n))) void this.refresh().catch(() => undefined);
+    if (Date.now() - this.refreshedAt > maxAge || names.some((n) => !this.cache.has(n))) {
+      this.refreshing = this.refresh()
+        .catch(() => undefined)
+        .finally(() => (this.refreshing = undefined));
+    }
   }
 
   queues(name: string): string[] {
