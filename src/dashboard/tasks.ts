@@ -65,7 +65,9 @@ function compare(key: string): (a: FlowerTask, b: FlowerTask) => number {
   return (a, b) => {
     const x = a[field] ?? null;
     const y = b[field] ?? null;
-    const order = x === y ? 0 : x === null ? 1 : y === null ? -1 : (x as number | string) < (y as number | string) ? -1 : 1;
+    // Tasks without the field go last, either way.
+    if (x === null || y === null) return x === y ? 0 : x === null ? 1 : -1;
+    const order = x === y ? 0 : (x as number | string) < (y as number | string) ? -1 : 1;
     return desc ? -order : order;
   };
 }
