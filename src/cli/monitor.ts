@@ -25,16 +25,25 @@ export async function runMonitor(app: Celeriac, routingKey: string, io: MonitorS
   const receiver = app.events.receiver({ routingKey });
   let view: MonitorView = { selected: null, detail: false, title: app.describe().broker };
   let stop: () => void = () => undefined;
-  const stopped = new Promise<void>((resolve) => (stop = resolve));
+  let fail: (err: unknown) => void = () => undefined;
+  // Resolved by q / Ctrl-C / a signal; rejected by an error while drawing (the terminal is restored either way).
+  const stopped = new Promise<void>((resolve, reject) => {
+    stop = resolve;
+    fail = reject;
+  });
   let timer: NodeJS.Timeout | undefined;
   let last = 0;
 
   const draw = (): void => {
     timer = undefined;
     last = Date.now();
-    const frame = renderMonitor(state, view, { columns: output.columns || 80, rows: output.rows || 24 }, Date.now());
-    const lines = frame.lines.map((l, i) => (i === frame.selectedLine ? `\x1b[7m${l.padEnd(output.columns || 80)}\x1b[0m` : l));
-    output.write(`\x1b[H${lines.map((l) => `${l}\x1b[K`).join('\r\n')}\x1b[J`);
+    try {
+      const frame = renderMonitor(state, view, { columns: output.columns || 80, rows: output.rows || 24 }, Date.now());
+      const lines = frame.lines.map((l, i) => (i === frame.selectedLine ? `\x1b[7m${l.padEnd(output.columns || 80)}\x1b[0m` : l));
+      output.write(`\x1b[H${lines.map((l) => `${l}\x1b[K`).join('\r\n')}\x1b[J`);
+    } catch (err) {
+      fail(err);
+    }
   };
   /** Draws now or at the next frame slot: never more often than every FRAME_MS. */
   const schedule = (): void => {

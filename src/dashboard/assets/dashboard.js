@@ -24,6 +24,8 @@
     });
     return b;
   };
+  const READY = new Set(['SUCCESS', 'FAILURE', 'REVOKED', 'REJECTED']);
+  const TIMES = new Set(['sent', 'received', 'started', 'succeeded', 'failed', 'retried', 'revoked', 'rejected', 'timestamp']);
   const time = (s) => (typeof s === 'number' ? new Date(s * 1000).toLocaleTimeString() : '');
   const say = (text, error = false) => {
     const m = $('#message');
@@ -91,7 +93,7 @@
       const tr = el('tr', {},
         cell(t.uuid, 'uuid'), cell(t.name), cell(t.state, `state state-${t.state}`), cell(t.worker), cell(t.args),
         cell(t.exception ?? t.result), cell(typeof t.runtime === 'number' ? `${t.runtime.toFixed(3)}s` : ''), cell(time(t.timestamp)),
-        el('td', {}, button('Revoke', 'revoke', t.uuid), button('Terminate', 'terminate', t.uuid)));
+        el('td', {}, ...(READY.has(t.state) ? [] : [button('Revoke', 'revoke', t.uuid), button('Terminate', 'terminate', t.uuid)])));
       tr.dataset.task = t.uuid;
       tr.addEventListener('click', () => showDetail(t.uuid));
       return tr;
@@ -105,7 +107,8 @@
       const task = await api('GET', `/api/task/info/${enc(id)}`);
       $('#detail-id').textContent = id;
       const items = Object.entries(task).filter(([, v]) => v !== null && v !== undefined)
-        .flatMap(([k, v]) => [el('dt', { textContent: k }), el('dd', { textContent: typeof v === 'string' ? v : JSON.stringify(v) })]);
+        .map(([k, v]) => [k, TIMES.has(k) && typeof v === 'number' ? new Date(v * 1000).toISOString() : typeof v === 'string' ? v : JSON.stringify(v)])
+        .flatMap(([k, v]) => [el('dt', { textContent: k }), el('dd', { textContent: v })]);
       $('#detail dl').replaceChildren(...items);
       $('#detail').hidden = false;
     } catch (err) {
