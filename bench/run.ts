@@ -270,7 +270,7 @@ async function sqliteScenarios(concurrency: number): Promise<void> {
     await roundTrips(add, RT_WARMUP);
     const rt = await roundTrips(add, RT);
     expected += RT_WARMUP + rt.length;
-    record({ ...tag, scenario: 'round trip delay().get()', n: rt.length, latency: latencyStats(rt), extra: { over100ms: rt.filter((x) => x > 100).length } });
+    record({ ...tag, scenario: 'round trip delay().get()', n: rt.length, latency: latencyStats(rt), extra: { over100ms: rt.filter((x) => x > 100).length, slowest: rt.filter((x) => x > 100).sort((a, b) => b - a).slice(0, 5).map((x) => Math.round(x)).join('/') } });
 
     // 6. idle CPU of the worker, 7. its peak RSS.
     await sleep(IDLE_SETTLE_MS);

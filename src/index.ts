@@ -62,6 +62,7 @@ export {
   type ControlTarget, type TaskRequestSnapshot, type ScheduledSnapshot, type QueueSnapshot, type RevokedSet,
 } from './control/index.js';
 export type { WorkerControlOptions } from './worker/control.js';
+export { Gossip, electLeader, type ElectionHandler, type ElectionOutcome, type GossipEvents } from './worker/gossip.js';
 export { LamportClock } from './util/lamport.js';
 export { pidboxNames, type PidboxRequest } from './protocol/pidbox.js';
 export {

@@ -114,7 +114,15 @@ export class Producer {
   /** Publishes many prepared tasks in as few broker round trips as the transport allows. */
   async sendMany(prepared: readonly PreparedTask[]): Promise<void> {
     const transport = await this.deps.connection();
-    await Promise.all([...new Map(prepared.map((p) => [`${p.route.exchange}|${p.route.queue}|${p.route.routingKey}`, p.route])).values()].map((r) => this.declareRoute(transport, r)));
+    // Each distinct route declared once; a batch usually has one, so a route equal to the previous one is skipped without a key.
+    const routes = new Map<string, Route>();
+    let last: Route | undefined;
+    for (const { route } of prepared) {
+      if (last && route.exchange === last.exchange && route.queue === last.queue && route.routingKey === last.routingKey) continue;
+      routes.set(`${route.exchange}|${route.queue}|${route.routingKey}`, route);
+      last = route;
+    }
+    await Promise.all([...routes.values()].map((r) => this.declareRoute(transport, r)));
     const out: OutgoingMessage[] = prepared.map((p) => ({ message: p.message, exchange: p.route.exchange, routingKey: p.route.routingKey }));
     await transport.publishMany(out);
     if (this.deps.onSent) for (const p of prepared) this.deps.onSent(p);

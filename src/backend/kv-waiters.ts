@@ -3,46 +3,26 @@
  * shared timer), one change listener on the store for all of them, settled from the written value when the
  * store passes it, else from its change feed or a read of the awaited keys.
  */
-import { ResultTimeoutError } from '../errors.js';
 import { parseResultMeta, type ResultMeta } from '../protocol/result-meta.js';
 import { isReady } from '../protocol/states.js';
-import { Deadlines, type Deadline } from '../util/deadlines.js';
 import type { KeyValueStore, MaybePromise } from './kv-store.js';
 import type { WaitOptions } from './types.js';
-
-/** One pending `waitFor`: its promise's settle functions and what to undo when it ends. */
-class Waiter {
-  deadline: Deadline<Waiter> | undefined;
-  /** The state seen when it started waiting, for the timeout's message. */
-  seen = 'PENDING';
-  timeout = 0;
-  signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
-  constructor(
-    readonly taskId: string,
-    readonly resolve: (meta: ResultMeta) => void,
-    readonly reject: (error: Error) => void,
-  ) {}
-
-  /** Cancels the deadline and the abort listener. */
-  done(deadlines: Deadlines<Waiter>): void {
-    if (this.deadline) deadlines.cancel(this.deadline);
-    if (this.onAbort) this.signal?.removeEventListener('abort', this.onAbort);
-  }
-}
+import { waitNew, waiterDeadlines, type Waiter } from './waiter.js';
 
 /** Most entries a store returns from one `changes()` call. */
 export const CHANGE_PAGE = 5000;
+/** ms the store's watch stays up after the last waiter left. */
+const WATCH_LINGER_MS = 2000;
 
 export class KeyValueWaiters {
   /** One timer for every waiter's timeout. */
-  private readonly deadlines = new Deadlines<Waiter>((w) =>
-    this.fail(w, new ResultTimeoutError(`task ${w.taskId} was not ready after ${w.timeout} ms (state ${w.seen}). Is a worker consuming its queue? Raise the timeout, or check with \`celeriac result ${w.taskId}\`.`)),
-  );
+  private readonly failWaiter = (w: Waiter, e: Error): void => this.fail(w, e);
+  private readonly deadlines = waiterDeadlines(this.failWaiter);
   /** Awaited task ids: one waiter, or several waiting on the same id. */
   private readonly waiters = new Map<string, Waiter | Waiter[]>();
   private unwatch: (() => void) | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
+  private linger: NodeJS.Timeout | undefined;
   private checking = false;
   private recheck = false;
   /** Awaited ids to read one by one (a new waiter, or a key the store said changed). */
@@ -63,6 +43,7 @@ export class KeyValueWaiters {
       for (const w of Array.isArray(entry) ? [...entry] : [entry]) this.fail(w, error(w.taskId));
     }
     this.stopWatching();
+    this.unwatchNow();
   }
 
   /** Waits on an open store: resolves with the ready meta, now or when it is written. */
@@ -92,28 +73,14 @@ export class KeyValueWaiters {
       }
       if (isReady(first.status)) return Promise.resolve(first);
     }
-    const { timeout, signal } = options;
-    return new Promise<ResultMeta>((resolve, reject) => {
-      const waiter = new Waiter(taskId, resolve, reject);
-      if (signal) {
-        const onAbort = (): void =>
-          this.fail(waiter, signal.reason instanceof Error ? signal.reason : new ResultTimeoutError(`waiting for task ${taskId} was aborted`));
-        if (signal.aborted) return reject(signal.reason instanceof Error ? signal.reason : new ResultTimeoutError(`waiting for task ${taskId} was aborted`));
-        waiter.signal = signal;
-        waiter.onAbort = onAbort;
-        signal.addEventListener('abort', onAbort, { once: true });
-      }
-      if (timeout !== undefined) {
-        if (first) waiter.seen = first.status;
-        waiter.timeout = timeout;
-        waiter.deadline = this.deadlines.add(waiter, timeout);
-      }
+    return waitNew(taskId, options, first?.status, this.deadlines, this.failWaiter, (waiter) => {
       const entry = this.waiters.get(taskId);
       if (entry === undefined) this.waiters.set(taskId, waiter);
       else if (Array.isArray(entry)) entry.push(waiter);
       else this.waiters.set(taskId, [entry, waiter]);
-      this.startWatching();
-      if (recheck) this.changed(taskId);
+      // A watch that starts now does not see a write made since the read above (another process may have
+      // written in between): read once more after starting it.
+      if (this.startWatching() || recheck) this.changed(taskId);
     });
   }
 
@@ -132,8 +99,15 @@ export class KeyValueWaiters {
     waiter.reject(error);
   }
 
-  private startWatching(): void {
-    if (this.unwatch) return;
+  /** Listens for changes while anyone waits; returns true when the store's watch was (re)started now. */
+  private startWatching(): boolean {
+    if (this.linger) {
+      clearTimeout(this.linger);
+      this.linger = undefined;
+    }
+    // Not unref'd: a pending get() keeps the process alive, as a pending socket read would.
+    this.pollTimer ??= setInterval(() => this.changed(), this.pollInterval);
+    if (this.unwatch) return false;
     this.unwatch = this.store.watch((key, value) => {
       if (key === undefined) return this.changed();
       if (!key.startsWith(this.taskPrefix)) return;
@@ -149,14 +123,27 @@ export class KeyValueWaiters {
         this.changed(taskId);
       }
     });
-    // Not unref'd: a pending get() keeps the process alive, as a pending socket read would.
-    this.pollTimer = setInterval(() => this.changed(), this.pollInterval);
+    return true;
   }
 
+  /**
+   * Nobody waits: the poll stops now, the store's watch a moment later (WATCH_LINGER_MS), so that a run of
+   * `delay().get()` calls keeps one watch instead of starting one per call (each start is a window in which
+   * another process's write goes unseen) and keeps its change-feed cursor.
+   */
   private stopWatching(): void {
+    clearInterval(this.pollTimer);
+    this.pollTimer = undefined;
+    if (!this.unwatch || this.linger) return;
+    this.linger = setTimeout(() => this.unwatchNow(), WATCH_LINGER_MS);
+    this.linger.unref();
+  }
+
+  private unwatchNow(): void {
+    clearTimeout(this.linger);
+    this.linger = undefined;
     this.unwatch?.();
     this.unwatch = undefined;
-    clearInterval(this.pollTimer);
     this.cursor = undefined;
   }
 

@@ -27,6 +27,7 @@ interface WorkerFlags {
   softTimeLimit?: string;
   taskEvents?: boolean;
   withoutHeartbeat?: boolean;
+  withoutGossip?: boolean;
   heartbeatInterval?: string;
 }
 
@@ -93,6 +94,7 @@ export function registerWorker(program: Command): void {
     .option('--statedb <path>', 'file keeping revoked task ids across restarts')
     .option('-E, --task-events', 'send task events (task-received, -started, -succeeded...) for monitors such as celeriac events and Flower')
     .option('--without-heartbeat', 'send no worker-online, worker-heartbeat and worker-offline events')
+    .option('--without-gossip', "do not follow the other workers' events nor take part in elections")
     .option('--heartbeat-interval <seconds>', 'seconds between worker-heartbeat events (default 2)')
     .action(async (flags: WorkerFlags) => {
       let level = flags.loglevel.toLowerCase();
@@ -118,7 +120,7 @@ export function registerWorker(program: Command): void {
       if (unknownCommand) throw new UsageError(`--control-allow: no command '${unknownCommand}'; commands: ${app.control.registry.list().map((d) => d.name).join(', ')}`);
       const control = { enabled: !flags.withoutControl, ...(allow ? { allow } : {}), ...(flags.statedb ? { statedb: flags.statedb } : {}) };
       const worker = new Worker(app, { queues, concurrency, prefetchMultiplier, hostname: flags.hostname, acksLate: flags.acksLate, logger, control, pool, appModule: flags.app, maxTasksPerChild, maxMemoryPerChild, autoscale, timeLimit, softTimeLimit,
-        ...(flags.taskEvents ? { taskEvents: true } : {}), heartbeat: !flags.withoutHeartbeat, heartbeatInterval });
+        ...(flags.taskEvents ? { taskEvents: true } : {}), heartbeat: !flags.withoutHeartbeat, heartbeatInterval, gossip: !flags.withoutGossip });
       const beat = flags.beat ? new Beat(app, { logger, scheduleFile: flags.schedule }) : undefined;
       const version = (program.version() ?? '0.0.0');
       let signals = 0;

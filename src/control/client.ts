@@ -94,8 +94,8 @@ export class Control {
     return this.mailbox.broadcast(command, args, { ...options, reply: options.reply ?? false });
   }
 
-  private send(command: string, args: Record<string, unknown>, options: ControlOptions): Promise<Replies<OkReply>[]> {
-    return this.broadcast(command, args, { ...options, reply: options.reply ?? true }) as Promise<Replies<OkReply>[]>;
+  private send<R = OkReply>(command: string, args: Record<string, unknown>, options: ControlOptions): Promise<Replies<R>[]> {
+    return this.broadcast(command, args, { ...options, reply: options.reply ?? true }) as Promise<Replies<R>[]>;
   }
 
   ping(options: Destination = {}): Promise<Replies<{ ok: 'pong' }>[]> {
@@ -138,8 +138,14 @@ export class Control {
   shutdown(options: ControlOptions = {}): Promise<Replies<OkReply>[]> { return this.send('shutdown', {}, options); }
   enableEvents(options: ControlOptions = {}): Promise<Replies<OkReply>[]> { return this.send('enable_events', {}, options); }
   disableEvents(options: ControlOptions = {}): Promise<Replies<OkReply>[]> { return this.send('disable_events', {}, options); }
-  heartbeat(options: ControlOptions = {}): Promise<Replies<OkReply>[]> { return this.send('heartbeat', {}, options); }
-  election(id: string, topic: string, action: string | null = null, options: ControlOptions = {}): Promise<Replies<OkReply>[]> {
+  /** Celery replies None (null) to a heartbeat request. */
+  heartbeat(options: ControlOptions = {}): Promise<Replies<null | { error: string }>[]> { return this.send('heartbeat', {}, options); }
+  /**
+   * Leader election between the workers (gossip): every worker asked sends a worker-elect event, and the
+   * one elected runs the topic's action ('task': sends `action`, a signature dict or a task name). Workers
+   * reply null (as Celery's) when they took part; the outcome is decided between them over events.
+   */
+  election(id: string, topic: string, action: Record<string, unknown> | string | null = null, options: ControlOptions = {}): Promise<Replies<null | { error: string }>[]> {
     return this.send('election', { id, topic, action }, options);
   }
 

@@ -137,7 +137,11 @@ export function registerControlCommands(registry: CommandRegistry): void {
     return null;
   });
 
-  registry.register('election', { kind: 'control', args: [{ name: 'id', type: 'string' }, { name: 'topic', type: 'string' }, { name: 'action', type: 'string' }], help: 'Leader election between workers (gossip)' }, (t) =>
-    unsupported('election (no gossip between celeriac workers yet)', t.hostname),
-  );
+  registry.register('election', { kind: 'control', args: [{ name: 'id', type: 'string', required: true }, { name: 'topic', type: 'string', required: true, help: "'task': the winner sends the action (a signature or a task name)" }, { name: 'action', type: 'string' }], help: 'Leader election between workers (gossip): the winner runs the topic\'s action' }, (t, args) => {
+    if (!t.election) return unsupported('election', t.hostname);
+    const { id, topic } = args;
+    if (typeof id !== 'string' || !id || typeof topic !== 'string' || !topic) return { error: "election needs an id and a topic, e.g. election('nightly-1', 'task', { task: 'tasks.cleanup' })" };
+    // Celery replies None: the outcome is decided later, between the workers, over events.
+    return t.election(id, topic, args['action'] ?? null) ? null : { error: `gossip is off on ${t.hostname} (--without-gossip, or a broker without events)` };
+  });
 }

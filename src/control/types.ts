@@ -52,6 +52,8 @@ export interface ControlTarget {
   setEvents?(enabled: boolean): boolean;
   /** Sends a worker-heartbeat event now. */
   sendHeartbeat?(): void;
+  /** Takes part in leader election `id` on `topic` through gossip; false when gossip is off. */
+  election?(id: string, topic: string, action: unknown): boolean;
 
   activeRequests?(): TaskRequestSnapshot[];
   reservedRequests?(): TaskRequestSnapshot[];

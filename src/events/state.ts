@@ -179,6 +179,11 @@ export class State {
     return this.workers().filter((w) => w.alive);
   }
 
+  /** Forgets a worker (a monitor dropping one that went offline long ago); returns whether it was known. */
+  removeWorker(hostname: string): boolean {
+    return this.workerMap.delete(hostname);
+  }
+
   task(uuid: string): TaskInfo | undefined {
     return this.taskMap.get(uuid);
   }

@@ -96,12 +96,41 @@ export function parseResultMeta(text: string, taskId: string): ResultMeta {
     throw new ProtocolError(`result record for ${taskId} has no 'status'`);
   }
   // Freshly parsed, so ours to complete in place.
-  const m = v as ResultMeta;
+  return complete(v as ResultMeta, taskId);
+}
+
+/** Fills the fields a reader may rely on that an older or foreign record may lack (appended, as parse would). */
+function complete(m: ResultMeta, taskId: string): ResultMeta {
   m.task_id ??= taskId;
   m.children ??= [];
   m.traceback ??= null;
   m.date_done ??= null;
   return m;
+}
+
+/** A value JSON holds as it is: the round trip gives back the same value (NaN, Infinity and -0 do not). */
+function isJsonScalar(v: unknown): boolean {
+  return v === null || typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v) && !(v === 0 && 1 / v < 0));
+}
+
+/**
+ * What `parseResultMeta(JSON.stringify(meta), taskId)` returns, made without the text, when every field of the
+ * record is a JSON scalar and `children` is empty (a task that returned a number, a string, a boolean or
+ * nothing, without extended fields): a new object, the same keys in the same order. Undefined when the record
+ * holds anything else (an object or array result, extended args, an error's wire form): use the JSON round trip.
+ */
+export function copyFlatMeta(meta: ResultMeta, taskId: string): ResultMeta | undefined {
+  if (Object.getPrototypeOf(meta) !== Object.prototype || typeof meta.status !== 'string') return undefined;
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(meta)) {
+    const v = (meta as unknown as Record<string, unknown>)[key];
+    if (key === 'children') {
+      if (!Array.isArray(v) || v.length !== 0) return undefined;
+      out[key] = [];
+    } else if (isJsonScalar(v)) out[key] = v;
+    else return undefined;
+  }
+  return complete(out as unknown as ResultMeta, taskId);
 }
 
 /**

@@ -45,27 +45,39 @@ export function watchDatabase(path: string, onChange: () => void): () => void {
   // One commit shows up as several events (one per WAL write): they are coalesced into one call per
   // event-loop turn. And inotify reports the WAL write just before the commit is published in the -shm
   // index, so a reader woken by the last event of a commit can still see the old snapshot and then hear
-  // nothing more (until the fallback poll, 1 s later): a trailing call a moment after the last event of
-  // a burst sees the commit.
+  // nothing more (until the fallback poll, 1 s later). So after the last event of a burst come a few
+  // trailing calls, further and further apart (TRAILING_MS): the first sees the commit on a quiet machine,
+  // the later ones when the writer was descheduled between its WAL write and the -shm update (a loaded
+  // machine). They stop after a quiet half second: an idle watcher costs nothing.
   let trailing: NodeJS.Timeout | undefined;
+  let step = 0;
   let scheduled = false;
   let closed = false;
   const fire = (): void => {
     scheduled = false;
     if (!closed) onChange();
   };
+  const trail = (): void => {
+    trailing = undefined;
+    if (closed) return;
+    onChange();
+    const next = TRAILING_MS[++step];
+    if (next !== undefined) arm(next - (TRAILING_MS[step - 1] ?? 0));
+  };
+  const arm = (ms: number): void => {
+    trailing = setTimeout(trail, ms);
+    trailing.unref();
+  };
   const onEvent = (): void => {
     if (!scheduled) {
       scheduled = true;
       setImmediate(fire);
     }
-    if (trailing) trailing.refresh();
+    if (trailing && step === 0) trailing.refresh();
     else {
-      trailing = setTimeout(() => {
-        trailing = undefined;
-        if (!closed) onChange();
-      }, TRAILING_MS);
-      trailing.unref();
+      step = 0;
+      clearTimeout(trailing);
+      arm(TRAILING_MS[0]);
     }
   };
   try {
@@ -83,5 +95,5 @@ export function watchDatabase(path: string, onChange: () => void): () => void {
   };
 }
 
-/** ms after the last change event of a burst for the trailing onChange call. */
-const TRAILING_MS = 2;
+/** ms after the last change event of a burst for each trailing onChange call. */
+const TRAILING_MS = [2, 15, 60, 200, 500] as const;

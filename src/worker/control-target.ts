@@ -22,7 +22,7 @@ export interface ControlledWorker {
 
 type EngineMethods = Pick<
   ControlTarget,
-  'activeRequests' | 'reservedRequests' | 'scheduledRequests' | 'setRateLimit' | 'setTimeLimit' | 'poolGrow' | 'poolShrink' | 'autoscale' | 'terminateTask' | 'revoke' | 'addConsumer' | 'cancelConsumer' | 'stats' | 'setEvents' | 'sendHeartbeat'
+  'activeRequests' | 'reservedRequests' | 'scheduledRequests' | 'setRateLimit' | 'setTimeLimit' | 'poolGrow' | 'poolShrink' | 'autoscale' | 'terminateTask' | 'revoke' | 'addConsumer' | 'cancelConsumer' | 'stats' | 'setEvents' | 'sendHeartbeat' | 'election'
 >;
 
 /** Limits the control commands set at run time, where the worker keeps them (WorkerControls.taskOverrides). */
@@ -52,7 +52,7 @@ function maskConf(value: unknown, key = ''): unknown {
 }
 
 /** The engine's methods passed through as they are (bound to the worker when it has them). */
-const BOUND = ['setRateLimit', 'setTimeLimit', 'poolGrow', 'poolShrink', 'autoscale', 'terminateTask', 'revoke', 'addConsumer', 'cancelConsumer', 'setEvents', 'sendHeartbeat'] as const;
+const BOUND = ['setRateLimit', 'setTimeLimit', 'poolGrow', 'poolShrink', 'autoscale', 'terminateTask', 'revoke', 'addConsumer', 'cancelConsumer', 'setEvents', 'sendHeartbeat', 'election'] as const;
 
 // Declaration merging: the class has each of BOUND as an optional method (set in the constructor).
 export interface WorkerControlTarget extends Partial<Pick<ControlTarget, (typeof BOUND)[number]>> {}

@@ -17,6 +17,7 @@ import { RateLimiter } from './rate-limiter.js';
 import { LimitedRevokedSet } from '../control/revoked.js';
 import { snapshot, type TaskRequestSnapshot } from './snapshot.js';
 import type { Request, WorkerState } from './state.js';
+import type { Gossip } from './gossip.js';
 import type { WorkerEventer } from './events.js';
 
 export interface ScheduledSnapshot {
@@ -183,6 +184,18 @@ export abstract class WorkerControls<E extends EventMap> extends TypedEmitter<E>
   /** Sends a worker-heartbeat event now (the `heartbeat` command). */
   sendHeartbeat(): void {
     this.eventer.heartbeat();
+  }
+
+  /** Gossip with the other workers while running (`node-join`, `elected`..., `handle(topic, fn)`), unless off. */
+  get gossip(): Gossip | undefined {
+    return this.eventer.gossip;
+  }
+
+  /** Takes part in leader election `id` (the `election` command); false when gossip is off. */
+  election(id: string, topic: string, action: unknown): boolean {
+    const gossip = this.eventer.gossip;
+    gossip?.election(id, topic, action);
+    return gossip !== undefined;
   }
 
   /** Warm shutdown (remote control's `shutdown`). */

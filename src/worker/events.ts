@@ -15,6 +15,8 @@ import { argsRepr, kwargsRepr, pyRepr } from '../protocol/pyrepr.js';
 import { isoTime } from '../protocol/task-message.js';
 import type { Transport } from '../transport/types.js';
 import type { LamportClock } from '../util/lamport.js';
+import type { Celeriac } from '../app/celeriac.js';
+import { Gossip, taskElection } from './gossip.js';
 import type { Logger } from './logger.js';
 import type { Request, WorkerState } from './state.js';
 
@@ -25,6 +27,8 @@ export interface WorkerEventOptions {
   heartbeat: boolean;
   /** Seconds between heartbeats (Celery's --heartbeat-interval, default 2). */
   heartbeatInterval?: number;
+  /** Listen to the other workers and take part in elections (false = Celery's --without-gossip). */
+  gossip?: boolean;
 }
 
 /** The worker as its events see it. */
@@ -32,6 +36,7 @@ export interface EventingWorker {
   readonly hostname: string;
   readonly state: WorkerState;
   readonly logger: Logger;
+  readonly app: Celeriac;
 }
 
 function version(): string {
@@ -60,6 +65,8 @@ export class WorkerEventer {
   readonly wanted: boolean;
   readonly heartbeatInterval: number;
   private dispatcher: EventDispatcher | undefined;
+  /** Gossip with the other workers (worker/gossip.ts), while running and unless turned off. */
+  gossip: Gossip | undefined;
   private timer: NodeJS.Timeout | undefined;
   private software: Pick<WorkerFields, 'sw_ident' | 'sw_ver' | 'sw_sys'> | undefined;
 
@@ -73,8 +80,8 @@ export class WorkerEventer {
     if (!(this.heartbeatInterval > 0) || !Number.isFinite(this.heartbeatInterval)) throw new ConfigError(`heartbeatInterval must be a number of seconds > 0 (default 2); got ${String(options.heartbeatInterval)}`);
   }
 
-  /** Opens the dispatcher (when the broker can carry events) and sends worker-online. */
-  start(transport: Transport, clock: LamportClock): void {
+  /** Opens the dispatcher (when the broker can carry events), starts gossip, and sends worker-online. */
+  async start(transport: Transport, clock: LamportClock): Promise<void> {
     const { worker } = this;
     if (!eventsSupported(transport.capabilities)) {
       worker.logger.warn('events are off: the %s broker has neither topic nor fanout exchanges', transport.capabilities.name);
@@ -90,6 +97,11 @@ export class WorkerEventer {
     });
     this.task = this.options.taskEvents;
     if (this.task) worker.logger.info('task events on');
+    if (this.options.gossip ?? true) {
+      const gossip = new Gossip({ hostname: worker.hostname, dispatcher: this.dispatcher, clock, logger: worker.logger, handlers: { task: taskElection(worker.app) } });
+      await gossip.start(() => Promise.resolve(transport));
+      this.gossip = gossip;
+    }
     if (!this.options.heartbeat) return;
     this.sendWorker('worker-online');
     this.timer = setInterval(() => this.sendWorker('worker-heartbeat'), this.heartbeatInterval * 1000);
@@ -162,6 +174,9 @@ export class WorkerEventer {
     this.timer = undefined;
     const d = this.dispatcher;
     if (!d) return;
+    const gossip = this.gossip;
+    this.gossip = undefined;
+    await gossip?.stop();
     await d.flush();
     if (this.options.heartbeat) this.sendWorker('worker-offline');
     this.task = false;

@@ -37,6 +37,8 @@ export interface WorkerOptions {
   heartbeat?: boolean;
   /** Seconds between worker-heartbeat events (default 2, as Celery). */
   heartbeatInterval?: number;
+  /** Gossip: follow the other workers' events and take part in elections (default true; false = --without-gossip). */
+  gossip?: boolean;
 }
 
 export type WorkerStatus = 'new' | 'starting' | 'running' | 'stopping' | 'stopped';

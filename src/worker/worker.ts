@@ -12,7 +12,7 @@ import { placeKwargs } from '../app/params.js';
 import type { TaskOptions } from '../app/task.js';
 import type { ResultBackend } from '../backend/types.js';
 import { CeleriacError, ProtocolError } from '../errors.js';
-import { parseTaskMessage, requestInfo, type TaskRequestInfo } from '../protocol/task-message.js';
+import { parseTaskMessage } from '../protocol/task-message.js';
 import type { Consumer, Delivery, Transport } from '../transport/types.js';
 import { defaultNodeName, expandNodeName } from '../util/hostname.js';
 import { createLogger, type Logger } from './logger.js';
@@ -22,7 +22,8 @@ import { WorkerEventer } from './events.js';
 import { recordDiscard, recordOutcome, recordUnregistered, type OutcomeContext } from './outcome.js';
 import { toPoolError } from './pools/base.js';
 import { createPool } from './pools/index.js';
-import type { Pool, TaskCall, TaskOutcome } from './pools/types.js';
+import type { Pool, TaskOutcome } from './pools/types.js';
+import { LazyTaskCall } from './call.js';
 import { ResultWriter } from './results.js';
 import type { TaskRequestSnapshot } from './snapshot.js';
 import { WorkerState, type Request } from './state.js';
@@ -80,7 +81,7 @@ export class Worker extends WorkerControls<WorkerEvents> {
     this.acksLate = options.acksLate ?? conf.acksLate;
     this.logger = options.logger ?? createLogger({ level: conf.logLevel });
     this.controlOptions = options.control ?? {};
-    this.eventer = new WorkerEventer(this, { taskEvents: options.taskEvents ?? conf.workerSendTaskEvents, heartbeat: options.heartbeat ?? true, heartbeatInterval: options.heartbeatInterval });
+    this.eventer = new WorkerEventer(this, { taskEvents: options.taskEvents ?? conf.workerSendTaskEvents, heartbeat: options.heartbeat ?? true, heartbeatInterval: options.heartbeatInterval, gossip: options.gossip ?? true });
     const pool = options.pool ?? 'async';
     this.pool =
       typeof pool !== 'string'
@@ -129,7 +130,7 @@ export class Worker extends WorkerControls<WorkerEvents> {
     });
     this.widen();
     // Events before the mailbox, so an enable_events that comes at once finds them ready.
-    this.eventer.start(transport, this.app.control.clock);
+    await this.eventer.start(transport, this.app.control.clock);
     // Before the first delivery: the revoked ids known (statedb, result backend) must be in place.
     this.control = await startControl(this, { transport, backend, logger: this.logger }, this.controlOptions);
     for (const queue of this.queues) {
@@ -273,33 +274,24 @@ export class Worker extends WorkerControls<WorkerEvents> {
     }
   }
 
-  /** Binds the message's args and kwargs to the function's parameters and runs it in the pool. */
-  private async run(request: Request, params: string[] | undefined, opts: TaskOptions): Promise<TaskOutcome> {
+  /** Binds the message's args and kwargs to the function's parameters and runs it in the pool (not async: the pool's promise as it is). */
+  private run(request: Request, params: string[] | undefined, opts: TaskOptions): Promise<TaskOutcome> {
     const { task } = request;
     let args: unknown[];
     try {
       args = placeKwargs(task.args, task.kwargs, params);
     } catch (err) {
       // A call Python would refuse (a kwarg repeating a positional argument) fails like the task would.
-      return { ok: false, error: toPoolError(err), runtime: 0 };
+      return Promise.resolve({ ok: false, error: toPoolError(err), runtime: 0 });
     }
-    const { delivery } = request;
-    const hostname = this.hostname;
-    let info: TaskRequestInfo | undefined;
     // Terminated before it reached the pool (revoke with terminate right after it started): never run.
-    if (request.terminated !== undefined) return { ok: false, error: { name: 'TaskRevokedError', message: 'terminated', stack: null, kind: 'terminated' }, runtime: 0 };
+    if (request.terminated !== undefined) return Promise.resolve({ ok: false, error: { name: 'TaskRevokedError', message: 'terminated', stack: null, kind: 'terminated' }, runtime: 0 });
     // Time limits: the message's [hard, soft] header, else setTimeLimit, else the task's options, else the worker's.
     const set = this.limits.get(task.name);
     const hard = task.timeLimit[0] ?? set?.hard ?? opts.timeLimit ?? this.timeLimit;
     const soft = task.timeLimit[1] ?? set?.soft ?? opts.softTimeLimit ?? this.softTimeLimit;
     // The request info and the AbortController are made on first use: the async pool rarely reads them.
-    const call: TaskCall = {
-      id: task.id,
-      name: task.name,
-      args,
-      get request() { return (info ??= requestInfo(task, hostname, { exchange: delivery.exchange, routingKey: delivery.routingKey, queue: delivery.queue })); },
-      get abort() { return (request.abort ??= new AbortController()); },
-    };
+    const call = new LazyTaskCall(request, this.hostname, args);
     if (hard || soft) {
       call.timeLimit = hard;
       call.softTimeLimit = soft;

@@ -157,8 +157,9 @@ for (const kind of ['memory', 'sqlite', 'redis', 'amqp'] as const) {
         const r = reply?.[w.hostname] as Record<string, unknown>;
         expect('ok' in r || /not supported by this worker/.test(String(r['error']))).toBe(true);
       }
-      const [election] = await client.control.election('x', 'topic', null, opts);
-      expect(election?.[w.hostname]).toHaveProperty('error');
+      // Celery replies None to election: the worker took part (gossip decides between the workers).
+      expect(await client.control.election('x', 'topic', null, opts)).toEqual([{ [w.hostname]: null }]);
+      expect(await client.control.broadcast('election', { topic: 't' }, { ...opts, reply: true })).toEqual([{ [w.hostname]: { error: expect.stringMatching(/needs an id and a topic|missing|required/) as unknown } }]);
     });
 
     it('a revoked id is kept in the result backend: a worker started later knows it', async () => {
@@ -235,8 +236,9 @@ for (const kind of ['memory', 'sqlite', 'redis', 'amqp'] as const) {
       await until(async () => Object.keys((after = await ping().catch(() => ({})))).length > 0, 30_000, 200);
       expect(after).toEqual({ [w.hostname]: { ok: 'pong' } });
       expect(await client.control.inspect({ timeout: T, limit: 1 }).clock()).toHaveProperty(w.hostname);
-      // The answers came over new connections: none of the closed ones is left.
-      expect((await connections()).filter((c) => before.includes(c))).toEqual([]);
+      // The answers came over new connections: none of the closed ones is left (RabbitMQ closes them
+      // asynchronously: on a busy machine one may still be listed for a moment after the command returned).
+      await until(async () => (await connections()).filter((c) => before.includes(c)).length === 0, 30_000, 200);
     }, 60_000);
 
     it('shutdown stops the worker after replying', async () => {

@@ -3,7 +3,7 @@
 // disable_events / heartbeat through app.control, task-sent from a producer, and the cluster State.
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Celeriac, createLogger, Worker, type AnyEvent, type EventReceiver, type Received, type WorkerOptions } from '../../src/index.js';
+import { AsyncResult, Celeriac, createLogger, Worker, type AnyEvent, type ElectionOutcome, type EventReceiver, type Received, type WorkerOptions } from '../../src/index.js';
 import { createVhost, type Vhost } from '../helpers/amqp.js';
 import { deleteKeys, REDIS_URL } from '../helpers/redis.js';
 import { tempDir, until, type TempDir } from '../helpers/temp.js';
@@ -179,6 +179,31 @@ for (const kind of ['memory', 'sqlite', 'redis', 'amqp'] as const) {
         const sent = ofTask(seen, r.id).find((e) => e.type === 'task-sent');
         expect(sent).toMatchObject({ hostname: `gen${process.pid}@${sent?.hostname.split('@')[1]}`, name: 'tasks.add', args: '(5, 5)', kwargs: '{}', queue: w.queues[0], retries: 0 });
       }
+    });
+
+    it('election through app.control: the workers agree on one leader, which alone sends the action; --without-gossip refuses', async () => {
+      const client = makeApp();
+      const ws: Worker[] = [];
+      for (const n of ['g1', 'g2', 'g3']) ws.push(await startWorker(n, { heartbeatInterval: 0.2 }, makeApp()));
+      const mute = await startWorker('g-mute', { heartbeat: false, gossip: false }, makeApp());
+      expect(mute.gossip).toBeUndefined();
+      const names = new Set(ws.map((w) => w.hostname));
+      // Each sees the other two alive through their heartbeats (never itself).
+      await until(() => ws.every((w) => w.gossip?.state.aliveWorkers().filter((x) => names.has(x.hostname)).length === 2), T);
+      const outcomes: ElectionOutcome[] = [];
+      for (const w of ws) w.gossip?.on('elected', (o) => outcomes.push(o));
+      const taskId = randomUUID();
+      const action = client.signature<number>('tasks.add', [20, 22]).set({ taskId, queue: ws[0]?.queues[0] as string }).toDict();
+      const replies = await client.control.election('nightly-1', 'task', action, { destination: [...names], timeout: T, limit: 3 });
+      expect(Object.assign({}, ...replies)).toEqual(Object.fromEntries([...names].map((n) => [n, null])));
+      expect(await new AsyncResult<number>(taskId, client).get({ timeout: T })).toBe(42);
+      await until(() => outcomes.length === 3, T);
+      expect(new Set(outcomes.map((o) => o.leader)).size).toBe(1);
+      expect(outcomes.filter((o) => o.won)).toHaveLength(1);
+      expect(outcomes.every((o) => o.id === 'nightly-1' && o.topic === 'task' && o.candidates === 3)).toBe(true);
+      expect(await client.control.election('nightly-2', 'task', 'tasks.add', { destination: [mute.hostname], timeout: T })).toEqual([
+        { [mute.hostname]: { error: `gossip is off on ${mute.hostname} (--without-gossip, or a broker without events)` } },
+      ]);
     });
   });
 }

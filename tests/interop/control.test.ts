@@ -215,4 +215,51 @@ for (const broker of ['redis', 'amqp'] as const) {
       expect((status.json as string[]).sort()).toEqual([tsNode, pyNode].sort());
     }, 120_000);
   });
+
+  describe(`election in a mixed fleet: Python's gossip acks a celeriac worker's election (${broker})`, () => {
+    const queue = `interop-ctl-elect-${randomUUID()}`;
+    const tsNode = `ctl-elect-ts-${queue.slice(-8)}@interop`;
+    const pyNode = `ctl-elect-py-${queue.slice(-8)}@interop`;
+    const started: Spawned[] = [];
+    let place: Place | undefined;
+
+    afterAll(async () => {
+      for (const p of started) await stopProcess(p);
+      await place?.cleanup({ queues: [queue], nodeNames: [tsNode, pyNode], revoked: [] });
+    }, 60_000);
+
+    it('the celeriac worker waits for the Python worker\'s worker-elect-ack, wins, and sends the action', async () => {
+      place = await BROKERS[broker]();
+      const ts = await startCeleriacWorker(place.url, queue, ['-n', tsNode, '-l', 'debug', '--heartbeat-interval', '0.5'], place.backend);
+      started.push(ts);
+      // Gossip and heartbeats on (Celery's defaults): the Python worker follows worker events and acks elections.
+      const py = spawnProcess(
+        PYTHON,
+        ['-m', 'celery', '-A', 'interop_app', 'worker', '-P', 'solo', '-Q', `${queue}-py`, '-l', 'info', '-n', pyNode, '--without-mingle'],
+        pythonEnv({ INTEROP_BROKER: place.url, INTEROP_BACKEND: place.backend, INTEROP_QUEUE: `${queue}-py` }),
+        PY_DIR,
+      );
+      started.push(py);
+      await py.waitFor(/ ready\.\s*$/m, 45_000);
+      // The celeriac worker saw the Python worker's heartbeat: from now on its election needs that worker's ack.
+      await ts.waitFor(`${pyNode} joined`, 30_000);
+      const id = `elect-${randomUUID()}`;
+      const taskId = randomUUID();
+      // Python's Control.broadcast, as `app.control.election` sends it, unicast so no other worker takes part.
+      const script = [
+        'import json, sys',
+        'from interop_app import app',
+        `action = app.signature('interop.seq', args=('elected',), queue='${queue}', task_id='${taskId}')`,
+        `print(json.dumps(app.control.broadcast('election', arguments={'id': '${id}', 'topic': 'task', 'action': dict(action)}, destination=['${tsNode}'], reply=True, timeout=5)))`,
+      ].join('\n');
+      const r = await runProcess(PYTHON, ['-c', script], pythonEnv({ INTEROP_BROKER: place.url, INTEROP_BACKEND: place.backend }), PY_DIR);
+      expect(JSON.parse(r.stdout.trim().split('\n').at(-1) ?? 'null'), r.stderr).toEqual([{ [tsNode]: null }]);
+      // Python parsed the worker-elect event and its worker-elect-ack came back (other workers alive on a
+      // shared Redis may ack too, or, without gossip, make the election wait for its timeout).
+      await ts.waitFor(`election ${id} acked by ${pyNode}`, 30_000);
+      await ts.waitFor(`I won the election ${id}`, 30_000);
+      await ts.waitFor(new RegExp(`interop\\.seq\\[${taskId}\\] succeeded`), 30_000);
+      expect(py.output()).not.toMatch(/Traceback|election request missing field/);
+    }, 120_000);
+  });
 }

@@ -4,7 +4,7 @@
  */
 import { ProtocolError, TransportError } from '../../errors.js';
 import { decodeEnvelope, encodeEnvelope } from '../../protocol/envelope.js';
-import type { RawMessage } from '../../protocol/message.js';
+import type { DeliveryInfo, RawMessage } from '../../protocol/message.js';
 import type { Clock } from '../../util/clock.js';
 import { systemClock } from '../../util/clock.js';
 import { uuid } from '../../util/ids.js';
@@ -132,7 +132,7 @@ export class VirtualTransport implements Transport {
    * default exchange (Celery's own choice for task messages) routes without a store read, synchronously.
    */
   private itemsFor(message: RawMessage, options: PublishOptions): PutItem[] | Promise<PutItem[]> {
-    if (options.exchange === '') return this.copies(message, options, [options.routingKey]);
+    if (options.exchange === '') return [this.copy(message, { exchange: '', routing_key: options.routingKey }, options.routingKey)];
     return this.itemsViaExchange(message, options);
   }
 
@@ -145,23 +145,16 @@ export class VirtualTransport implements Transport {
         return [];
       }
     }
-    return this.copies(message, options, await this.routeTo(options));
+    const info = { exchange: options.exchange, routing_key: options.routingKey };
+    return (await this.routeTo(options)).map((queue) => this.copy(message, info, queue));
   }
 
-  /** One stored copy of `message` per queue, each with its own delivery tag. */
-  private copies(message: RawMessage, options: PublishOptions, queues: readonly string[]): PutItem[] {
+  /** One stored copy of `message` for `queue`, with its own delivery tag. */
+  private copy(message: RawMessage, info: DeliveryInfo, queue: string): PutItem {
     const priority = message.properties.priority ?? 0;
-    const info = { exchange: options.exchange, routing_key: options.routingKey };
-    if (this.store.keepsObjects) {
-      return queues.map((queue) => {
-        const tag = uuid();
-        return { queue, tag, priority, envelope: '', decoded: { message, deliveryInfo: info, deliveryTag: tag, redelivered: false } };
-      });
-    }
-    return queues.map((queue) => {
-      const tag = uuid();
-      return { queue, tag, priority, envelope: encodeEnvelope(message, info, tag) };
-    });
+    const tag = uuid();
+    if (this.store.keepsObjects) return { queue, tag, priority, envelope: '', decoded: { message, deliveryInfo: info, deliveryTag: tag, redelivered: false } };
+    return { queue, tag, priority, envelope: encodeEnvelope(message, info, tag) };
   }
 
   async publish(message: RawMessage, options: PublishOptions): Promise<void> {

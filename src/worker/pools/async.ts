@@ -24,7 +24,8 @@ export class AsyncPool extends BasePool {
     this.report = hooks.updateState?.bind(hooks);
   }
 
-  protected async onApply(call: TaskCall): Promise<unknown> {
+  /** The task's own return (a value or a promise): no async wrapper of its own, one promise layer less per task. */
+  protected onApply(call: TaskCall): unknown {
     return this.runTask(call, this.report);
   }
 }

@@ -59,7 +59,7 @@ export abstract class BasePool implements Pool {
     const started = performance.now();
     try {
       const run = this.onApply(call);
-      const value = call.softTimeLimit || call.timeLimit ? await this.withLimits(call, run) : await run;
+      const value = call.softTimeLimit || call.timeLimit ? await this.withLimits(call, Promise.resolve(run)) : await run;
       return { ok: true, value, runtime: (performance.now() - started) / 1000 };
     } catch (err) {
       return { ok: false, error: toPoolError(err), runtime: (performance.now() - started) / 1000 };
@@ -130,8 +130,8 @@ export abstract class BasePool implements Pool {
 
   protected async onStart(): Promise<void> {}
   protected async onStop(): Promise<void> {}
-  /** Runs the call; returns its result or throws its error. */
-  protected abstract onApply(call: TaskCall): Promise<unknown>;
+  /** Runs the call; returns its result (or a promise of it) or throws its error. */
+  protected abstract onApply(call: TaskCall): unknown;
   /** The soft limit passed (the call's signal is aborted already); child pools tell the child. */
   protected onSoftTimeout(_call: TaskCall, _error: Error): void {}
   /** The hard limit passed: stop the run if possible (the outcome is TimeLimitExceeded either way). */

@@ -1,7 +1,7 @@
 /** Result meta against the records Python Celery 5.2.6 stored (tests/fixtures/wire/results). */
 import { describe, expect, it } from 'vitest';
 import { ProtocolError, RemoteTaskError, fromWireException, toWireException } from '../../../src/errors.js';
-import { buildResultMeta, dateDone, mayOverwrite, parseResultMeta, pendingMeta, revokedException, type ResultMeta } from '../../../src/protocol/result-meta.js';
+import { buildResultMeta, copyFlatMeta, dateDone, mayOverwrite, parseResultMeta, pendingMeta, revokedException, type ResultMeta } from '../../../src/protocol/result-meta.js';
 import { isReady, States } from '../../../src/protocol/states.js';
 import { resultFixtures } from './wire-fixtures.js';
 
@@ -108,5 +108,51 @@ describe('result state rules', () => {
     [States.FAILURE, States.SUCCESS, true],
   ])('mayOverwrite(%s, %s) = %s', (current, next, allowed) => {
     expect(mayOverwrite(current, next)).toBe(allowed);
+  });
+});
+
+describe('copyFlatMeta: the JSON round trip without the text, for records of JSON scalars', () => {
+  const roundTrip = (m: ResultMeta): ResultMeta => parseResultMeta(JSON.stringify(m), m.task_id);
+  const now = Date.parse('2026-11-22T10:50:00.123Z');
+  const flat: ResultMeta[] = [
+    buildResultMeta({ taskId: 'a', status: States.SUCCESS, result: 4, now }),
+    buildResultMeta({ taskId: 'b', status: States.SUCCESS, result: 'text \u2028 "quoted" \ud800', now }),
+    buildResultMeta({ taskId: 'c', status: States.SUCCESS, result: null, now, groupId: 'g', parentId: 'p' }),
+    buildResultMeta({ taskId: 'd', status: States.STARTED, result: false, now }),
+    buildResultMeta({ taskId: 'e', status: States.SUCCESS, result: 1.5e300, traceback: 'tb', now }),
+    { status: States.SUCCESS, result: 0, task_id: 'f' } as ResultMeta, // lacks fields: completed as a parse would
+  ];
+  it.each(flat.map((m) => [m.task_id, m]))('%s: same keys, order and values as the round trip, in new objects', (_id, m) => {
+    const copy = copyFlatMeta(m, m.task_id);
+    expect(copy).toEqual(roundTrip(m));
+    expect(JSON.stringify(copy)).toBe(JSON.stringify(roundTrip(m)));
+    expect(copy).not.toBe(m);
+    expect(copy?.children).not.toBe(m.children);
+  });
+
+  it.each([
+    ['an object result', { list: [1] }],
+    ['an array result', [1, 2]],
+    ['NaN (JSON: null)', Number.NaN],
+    ['Infinity (JSON: null)', Number.POSITIVE_INFINITY],
+    ['-0 (JSON: 0)', -0],
+    ['undefined inside a field', undefined],
+    ['a bigint', 1n],
+  ])('%s is left to the round trip (undefined)', (_what, result) => {
+    const m = buildResultMeta({ taskId: 'x', status: States.SUCCESS, result: 0, now });
+    (m as { result: unknown }).result = result;
+    expect(copyFlatMeta(m, 'x')).toBeUndefined();
+  });
+
+  it('extended fields, children, an error form and a class instance are left to the round trip', () => {
+    const ext = buildResultMeta({ taskId: 'x', status: States.SUCCESS, result: 1, now, extended: { name: 't', args: [1], kwargs: {}, worker: 'w', retries: 0, queue: 'q' } });
+    expect(copyFlatMeta(ext, 'x')).toBeUndefined();
+    expect(copyFlatMeta(buildResultMeta({ taskId: 'x', status: States.SUCCESS, result: 1, children: [['id', null]], now }), 'x')).toBeUndefined();
+    expect(copyFlatMeta(buildResultMeta({ taskId: 'x', status: States.FAILURE, result: toWireException(new Error('e')), now }), 'x')).toBeUndefined();
+    class Meta {
+      status = States.SUCCESS;
+      result = 1;
+    }
+    expect(copyFlatMeta(new Meta() as unknown as ResultMeta, 'x')).toBeUndefined();
   });
 });

@@ -4,7 +4,7 @@ import { ConfigError } from '../../../src/errors.js';
 import { backoffDelay } from '../../../src/util/backoff.js';
 import { globToRegExp, isGlob } from '../../../src/util/glob.js';
 import { defaultNodeName, expandNodeName } from '../../../src/util/hostname.js';
-import { uuid } from '../../../src/util/ids.js';
+import { uuid, uuidFactory } from '../../../src/util/ids.js';
 import { PluginRegistry } from '../../../src/util/plugins.js';
 import { sleep } from '../../../src/util/sleep.js';
 import { maskUrl, urlPath, urlQuery, urlScheme } from '../../../src/util/url.js';
@@ -114,6 +114,24 @@ describe('small helpers', () => {
   it('uuid makes v4 ids', () => {
     expect(uuid()).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(uuid()).not.toBe(uuid());
+  });
+
+  it('uuidFactory makes distinct v4 ids across refills of its random pool, and factories do not share one', () => {
+    const next = uuidFactory();
+    const other = uuidFactory();
+    const seen = new Set<string>();
+    const v4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+    for (let i = 0; i < 2000; i++) {
+      const a = next();
+      const b = other();
+      expect(a).toMatch(v4);
+      expect(b).toMatch(v4);
+      seen.add(a).add(b);
+    }
+    expect(seen.size).toBe(4000);
+    // Every hex digit shows up in every free position over 4000 ids: the bytes are random, not a counter.
+    const ids = [...seen];
+    for (const pos of [0, 7, 9, 15, 20, 35]) expect(new Set(ids.map((id) => id[pos])).size).toBe(16);
   });
 
   it('sleep resolves after the delay, or early on abort', async () => {
