@@ -16,6 +16,7 @@
  */
 import { applySignature, normalize } from '../app/canvas/apply.js';
 import type { CanvasApp } from '../app/canvas/types.js';
+import type { ControlLogger } from '../control/node.js';
 import { EventReceiver, State, type EventDispatcher, type Received, type WorkerInfo } from '../events/index.js';
 import { eventsSupported } from '../events/index.js';
 import type { AnyEvent } from '../protocol/events.js';
@@ -45,13 +46,6 @@ export type GossipEvents = {
   elected: [ElectionOutcome];
 };
 
-export interface GossipLogger {
-  debug(msg: string, ...args: unknown[]): void;
-  info(msg: string, ...args: unknown[]): void;
-  warn(msg: string, ...args: unknown[]): void;
-  error(msg: string, ...args: unknown[]): void;
-}
-
 export interface GossipOptions {
   hostname: string;
   pid?: number;
@@ -59,7 +53,7 @@ export interface GossipOptions {
   dispatcher: EventDispatcher;
   /** The worker's Lamport clock (shared with control and events). */
   clock: LamportClock;
-  logger: GossipLogger;
+  logger: ControlLogger;
   /** Election topics and what the winner does; the worker adds 'task'. */
   handlers?: Record<string, ElectionHandler>;
   /** ms between checks for workers whose heartbeats stopped (Celery's 5 s). */

@@ -74,3 +74,31 @@ export async function startWorker(dbUrl: string, args: string[], env: Record<str
   }
   return w;
 }
+
+export interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command to completion (killed after 60 s), collecting its output. */
+export function runProcess(command: string, args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** The built `celeriac` CLI run to completion with `env` added to this process's. */
+export function runCli(args: string[], env: Record<string, string>, cwd = ROOT): Promise<Run> {
+  return runProcess(process.execPath, [CLI, ...args], { ...process.env, ...env }, cwd);
+}

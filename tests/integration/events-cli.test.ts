@@ -5,24 +5,10 @@ import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Celeriac } from '../../dist/index.js';
 import { createTransport } from '../../dist/transport/sqlite/index.js';
-import { CLI, ROOT, spawnCli, startWorker, type Spawned } from '../helpers/processes.js';
+import { CLI, ROOT, runCli, spawnCli, startWorker, type Run, type Spawned } from '../helpers/processes.js';
 import { tempDir, until, type TempDir } from '../helpers/temp.js';
 
-function run(args: string[], url: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...process.env, CELERIAC_BROKER_URL: url, CELERIAC_RESULT_BACKEND: url }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const run = (args: string[], url: string): Promise<Run> => runCli(args, { CELERIAC_BROKER_URL: url, CELERIAC_RESULT_BACKEND: url });
 
 async function stop(p: Spawned | undefined, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
   if (!p || p.child.exitCode !== null) return p?.child.exitCode ?? null;
@@ -33,14 +19,16 @@ async function stop(p: Spawned | undefined, signal: NodeJS.Signals = 'SIGTERM'):
   return code;
 }
 
-async function monitorQueues(url: string): Promise<string[]> {
+/** The celeryev.<uuid> queues other than the worker's own (its gossip follows worker events through one). */
+async function monitorQueues(url: string, except: readonly string[] = gossipQueues): Promise<string[]> {
   const t = createTransport(url, {});
   try {
-    return (await t.listQueues()).map((q) => q.name).filter((n) => n.startsWith('celeryev.'));
+    return (await t.listQueues()).map((q) => q.name).filter((n) => n.startsWith('celeryev.') && !except.includes(n));
   } finally {
     await t.close();
   }
 }
+let gossipQueues: string[] = [];
 
 describe('celeriac events', { timeout: 60_000 }, () => {
   let dir: TempDir;
@@ -53,6 +41,7 @@ describe('celeriac events', { timeout: 60_000 }, () => {
     url = `sqlite://${dir.file('celeriac.db')}`;
     worker = await startWorker(url, ['-Q', 'for_add', '-E', '-n', 'evcli@test', '--heartbeat-interval', '0.3']);
     app = new Celeriac('client', { broker: url, backend: url, taskRoutes: { 'tasks.add': 'for_add' } });
+    gossipQueues = await monitorQueues(url, []);
   }, 60_000);
 
   afterAll(async () => {

@@ -114,7 +114,9 @@ for (const broker of ['redis', 'amqp'] as const) {
     it('control revoke, rate_limit and add_consumer act on it', async () => {
       const [id] = revoked as [string];
       expect(await celery(place, ['control', 'revoke', id], node)).toEqual([{ [node]: { ok: `tasks ${id} flagged as revoked` } }]);
-      expect(await celery(place, ['inspect', 'revoked'], node)).toEqual({ [node]: [id] });
+      // Contains, not equals: a worker loads the revoked ids kept in the shared Redis at start, and another
+      // run of this suite on the same Redis may have revoked some a moment ago.
+      expect(await celery(place, ['inspect', 'revoked'], node)).toEqual({ [node]: expect.arrayContaining([id]) as unknown });
       expect(await celery(place, ['control', 'rate_limit', 'interop.add', '10/m'], node)).toEqual([{ [node]: { ok: 'new rate limit set successfully' } }]);
       expect(await celery(place, ['inspect', 'registered', 'rate_limit'], node)).toMatchObject({ [node]: expect.arrayContaining(['interop.add [rate_limit=10/m]']) });
       expect(await celery(place, ['control', 'add_consumer', added], node)).toEqual([{ [node]: { ok: `add consumer ${added}` } }]);

@@ -3,7 +3,8 @@
 // shared Redis database (no key prefix: Python Celery 5.2's result backend has none).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { Redis } from 'ioredis';
-import { ROOT, spawnCli, spawnProcess, type Spawned } from '../helpers/processes.js';
+import { ROOT, runProcess, spawnCli, spawnProcess, type Spawned } from '../helpers/processes.js';
+export { runProcess, type Run } from '../helpers/processes.js';
 
 /** Debian's python3 with python3-celery (not the pyenv python3 on PATH). */
 export const PYTHON = process.env['CELERIAC_TEST_PYTHON'] ?? '/usr/bin/python3';
@@ -210,28 +211,6 @@ export async function cleanupRedis(url: string, what: { queues: string[]; taskId
   return leftovers;
 }
 
-export interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs a command to completion (killed after 60 s), collecting its output. */
-export function runProcess(command: string, args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 /** `celery -A interop_app <args> -d <node> -t 5 --json` (Python's CLI), parsed; a null node broadcasts (only in a vhost of our own). */
 export async function celeryJson(place: { url: string; backend: string }, args: string[], node: string | null): Promise<unknown> {
