@@ -67,6 +67,8 @@ export { LamportClock } from './util/lamport.js';
 export { pidboxNames, type PidboxRequest } from './protocol/pidbox.js';
 export {
   EventDispatcher, EventReceiver, EventDumper, State as ClusterState, eventExchange, eventsSupported,
+  renderMonitor, handleKey, keyName, recentTasks, countsLine, taskDetail, clockTime, MONITOR_KEYS,
+  type MonitorView, type ViewSize, type MonitorFrame, type MonitorAction,
   type EventDispatcherOptions, type EventReceiverOptions, type ReceiverEvents, type Received, type StateOptions, type WorkerInfo, type TaskInfo,
 } from './events/index.js';
 export { AppEvents } from './app/events.js';

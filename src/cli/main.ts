@@ -6,6 +6,7 @@ import { CeleriacError } from '../index.js';
 import { registerBeat } from './beat.js';
 import { registerCall } from './call.js';
 import { registerControl } from './control.js';
+import { registerDashboard } from './dashboard.js';
 import { registerEvents } from './events.js';
 import { registerInspect } from './inspect.js';
 import { registerStatus } from './status.js';
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   registerControl(program);
   registerStatus(program);
   registerEvents(program);
+  registerDashboard(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

@@ -4,3 +4,4 @@ export * from './receiver.js';
 export * from './state.js';
 export { eventExchange, eventsSupported } from './exchange.js';
 export * from './dumper.js';
+export * from './view.js';

@@ -1,11 +1,12 @@
 // `celeriac events` as a user runs it (the built CLI, child processes) against a `celeriac worker -E` on a temp
 // SQLite file: --json and --dump lines for heartbeats and task events, Ctrl-C stops it and removes its monitor
-// queue, bad arguments exit 2.
+// queue, bad arguments exit 2; with no flag, the live view in a pseudo-terminal (`script`), or exit 2 without one.
+import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Celeriac } from '../../dist/index.js';
 import { createTransport } from '../../dist/transport/sqlite/index.js';
-import { runCli, spawnCli, startWorker, type Run, type Spawned } from '../helpers/processes.js';
-import { tempDir, type TempDir } from '../helpers/temp.js';
+import { CLI, ROOT, runCli, spawnCli, startWorker, type Run, type Spawned } from '../helpers/processes.js';
+import { tempDir, until, type TempDir } from '../helpers/temp.js';
 
 const run = (args: string[], url: string): Promise<Run> => runCli(args, { CELERIAC_BROKER_URL: url, CELERIAC_RESULT_BACKEND: url });
 
@@ -83,6 +84,42 @@ describe('celeriac events', { timeout: 60_000 }, () => {
     expect(mon.output()).toMatch(new RegExp(`task received: tasks\\.add\\(${r.id}\\) args=\\(1, 2\\) kwargs=\\{\\} clock=`));
     expect(tasksOnly.output()).not.toMatch(/worker-heartbeat/);
     expect(await monitorQueues(url)).toEqual([]);
+  });
+
+  it('with no flag and no terminal: exit 2 saying to use --dump', async () => {
+    const plain = await run(['events'], url);
+    expect(plain.code).toBe(2);
+    expect(plain.stderr).toMatch(/the live view needs a terminal .* use --dump/);
+  });
+
+  it('with no flag in a terminal: the live view shows the worker and a task turning SUCCESS; r revokes, q quits and restores the terminal', async () => {
+    // `script` runs the CLI in a pseudo-terminal of 120x30; keys are written to its stdin.
+    const cmd = `stty cols 120 rows 30; exec ${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} events`;
+    const child = spawn('script', ['-q', '-e', '-c', cmd, '/dev/null'], { cwd: ROOT, env: { ...process.env, CELERIAC_BROKER_URL: url, CELERIAC_RESULT_BACKEND: url }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    /** The last frame drawn (frames start by moving the cursor home). */
+    const frame = (): string => out.slice(out.lastIndexOf('\x1b[H')).replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
+    try {
+      await until(() => /evcli@test +online/.test(frame()), 20_000);
+      const r = await app.sendTask('tasks.add', [20, 22]);
+      expect(await r.get({ timeout: 15_000 })).toBe(42);
+      await until(() => new RegExp(`${r.id.slice(0, 8)} +tasks\\.add +SUCCESS +evcli@test +\\(20, 22\\) +42 `).test(frame()), 20_000);
+      expect(frame()).toMatch(/SUCCESS [1-9]/);
+      child.stdin.write('\r');
+      await until(() => frame().includes(`Task ${r.id}`), 20_000);
+      child.stdin.write('r');
+      await until(() => frame().includes(`revoke sent for ${r.id}`), 20_000);
+      child.stdin.write('q');
+      expect(await exited).toBe(0);
+      expect(out).toContain('\x1b[?1049l');
+      expect(out).toMatch(/stopped after \d+ event/);
+      expect(await monitorQueues(url)).toEqual([]);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
   });
 
   it('bad arguments exit 2 with a message', async () => {

@@ -1,0 +1,172 @@
+// The celeriac dashboard page: draws workers and tasks from GET /api/overview and /api/tasks, redraws
+// when /api/events (Server-Sent Events) brings news, and sends control actions to the POST endpoints.
+'use strict';
+(() => {
+  const $ = (sel) => document.querySelector(sel);
+  const filters = $('#filters');
+  let selected = null;
+  let pending = null;
+  let last = 0;
+
+  const el = (tag, props = {}, ...children) => {
+    const node = document.createElement(tag);
+    Object.assign(node, props);
+    for (const c of children) node.append(c);
+    return node;
+  };
+  const cell = (text, className = '') => el('td', { textContent: text == null ? '' : String(text), title: text == null ? '' : String(text), className });
+  const button = (label, action, args) => {
+    const b = el('button', { type: 'button', textContent: label });
+    b.dataset.action = action;
+    b.addEventListener('click', (ev) => {
+      ev.stopPropagation();
+      run(action, args);
+    });
+    return b;
+  };
+  const READY = new Set(['SUCCESS', 'FAILURE', 'REVOKED', 'REJECTED']);
+  const TIMES = new Set(['sent', 'received', 'started', 'succeeded', 'failed', 'retried', 'revoked', 'rejected', 'timestamp']);
+  const time = (s) => (typeof s === 'number' ? new Date(s * 1000).toLocaleTimeString() : '');
+  const say = (text, error = false) => {
+    const m = $('#message');
+    m.textContent = text;
+    m.className = error ? 'error' : '';
+  };
+
+  async function api(method, path, params) {
+    const init = { method, headers: {} };
+    if (params instanceof URLSearchParams) {
+      init.body = params;
+    } else if (params !== undefined) {
+      init.body = JSON.stringify(params);
+      init.headers['content-type'] = 'application/json';
+    }
+    const res = await fetch(path, init);
+    const body = await res.json().catch(() => ({}));
+    if (!res.ok) throw new Error(body.error || `${res.status} ${res.statusText}`);
+    return body;
+  }
+
+  const enc = encodeURIComponent;
+  const ACTIONS = {
+    revoke: (id) => api('POST', `/api/task/revoke/${enc(id)}`),
+    terminate: (id) => api('POST', `/api/task/revoke/${enc(id)}?terminate=true&signal=SIGTERM`),
+    shutdown: (name) => api('POST', `/api/worker/shutdown/${enc(name)}`),
+    grow: (name) => api('POST', `/api/worker/pool/grow/${enc(name)}`, new URLSearchParams({ n: '1' })),
+    shrink: (name) => api('POST', `/api/worker/pool/shrink/${enc(name)}`, new URLSearchParams({ n: '1' })),
+  };
+  const CONFIRM = { terminate: 'Terminate task %s (SIGTERM to the process running it)?', shutdown: 'Shut down worker %s?' };
+
+  async function run(action, arg) {
+    if (CONFIRM[action] && !window.confirm(CONFIRM[action].replace('%s', arg))) return;
+    try {
+      const out = await ACTIONS[action](arg);
+      say(out.message || `${action}: done`);
+    } catch (err) {
+      say(`${action} ${arg}: ${err.message}`, true);
+    }
+    schedule();
+  }
+
+  function drawWorkers(overview) {
+    $('#broker').textContent = overview.broker;
+    const alive = overview.workers.filter((w) => w.alive).length;
+    $('#worker-count').textContent = `${alive} online / ${overview.workers.length}`;
+    const now = Date.now() / 1000;
+    const rows = overview.workers.map((w) => {
+      const beat = w.heartbeats[w.heartbeats.length - 1];
+      const tr = el('tr', {},
+        cell(w.hostname), cell(w.alive ? 'online' : 'offline', w.alive ? 'online' : 'offline'), cell(w.active ?? ''),
+        cell(w.processed ?? ''), cell((w.loadavg || []).map((l) => l.toFixed(2)).join(' ')), cell(w.queues.join(', ')),
+        cell(beat === undefined ? '' : `${Math.max(0, now - beat).toFixed(1)}s ago`),
+        el('td', {}, button('Pool +1', 'grow', w.hostname), button('Pool -1', 'shrink', w.hostname), button('Shut down', 'shutdown', w.hostname)));
+      tr.dataset.worker = w.hostname;
+      return tr;
+    });
+    $('#workers tbody').replaceChildren(...rows);
+    const counts = Object.entries(overview.counts).map(([s, n]) => `${s} ${n}`).join(' · ');
+    $('#counts').textContent = `${overview.tasks} seen${counts ? ` · ${counts}` : ''}`;
+  }
+
+  function drawTasks(tasks) {
+    const rows = Object.values(tasks).map((t) => {
+      const tr = el('tr', {},
+        cell(t.uuid, 'uuid'), cell(t.name), cell(t.state, `state state-${t.state}`), cell(t.worker), cell(t.args),
+        cell(t.exception ?? t.result), cell(typeof t.runtime === 'number' ? `${t.runtime.toFixed(3)}s` : ''), cell(time(t.timestamp)),
+        el('td', {}, ...(READY.has(t.state) ? [] : [button('Revoke', 'revoke', t.uuid), button('Terminate', 'terminate', t.uuid)])));
+      tr.dataset.task = t.uuid;
+      tr.addEventListener('click', () => showDetail(t.uuid));
+      return tr;
+    });
+    $('#tasks tbody').replaceChildren(...rows);
+  }
+
+  async function showDetail(id) {
+    selected = id;
+    try {
+      const task = await api('GET', `/api/task/info/${enc(id)}`);
+      $('#detail-id').textContent = id;
+      const items = Object.entries(task).filter(([, v]) => v !== null && v !== undefined)
+        .map(([k, v]) => [k, TIMES.has(k) && typeof v === 'number' ? new Date(v * 1000).toISOString() : typeof v === 'string' ? v : JSON.stringify(v)])
+        .flatMap(([k, v]) => [el('dt', { textContent: k }), el('dd', { textContent: v })]);
+      $('#detail dl').replaceChildren(...items);
+      $('#detail').hidden = false;
+    } catch (err) {
+      say(err.message, true);
+    }
+  }
+
+  async function refresh() {
+    pending = null;
+    last = Date.now();
+    const query = new URLSearchParams({ limit: '200' });
+    for (const [k, v] of new FormData(filters)) if (v) query.set(k, String(v));
+    try {
+      const [overview, tasks] = await Promise.all([api('GET', '/api/overview'), api('GET', `/api/tasks?${query}`)]);
+      drawWorkers(overview);
+      drawTasks(tasks);
+      if (selected && !$('#detail').hidden) await showDetail(selected);
+    } catch (err) {
+      say(err.message, true);
+    }
+  }
+
+  /** Redraws at most every 300 ms, however many events arrive. */
+  function schedule() {
+    if (pending) return;
+    pending = setTimeout(refresh, Math.max(0, last + 300 - Date.now()));
+  }
+
+  filters.addEventListener('input', schedule);
+  filters.addEventListener('submit', (ev) => ev.preventDefault());
+  $('#detail [data-close]').addEventListener('click', () => {
+    $('#detail').hidden = true;
+    selected = null;
+  });
+  $('#rate-limit').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const form = new FormData(ev.target);
+    const params = new URLSearchParams({ ratelimit: String(form.get('ratelimit')) });
+    if (form.get('workername')) params.set('workername', String(form.get('workername')));
+    try {
+      const out = await api('POST', `/api/task/rate-limit/${enc(String(form.get('taskname')))}`, params);
+      say(out.message);
+    } catch (err) {
+      say(`rate limit: ${err.message}`, true);
+    }
+  });
+
+  const stream = new EventSource('/api/events');
+  stream.onopen = () => {
+    $('#live').textContent = 'live';
+    $('#live').className = '';
+  };
+  stream.onerror = () => {
+    $('#live').textContent = 'disconnected';
+    $('#live').className = 'off';
+  };
+  stream.onmessage = schedule;
+  // Heartbeat ages and liveness change with time alone.
+  setInterval(schedule, 2000);
+  refresh();
+})();
