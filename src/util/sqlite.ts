@@ -24,10 +24,25 @@ export function openDatabase(path: string, busyTimeout: number): Database {
   } catch (cause) {
     throw new TransportError(`cannot open SQLite database '${path}': ${(cause as Error).message}. Check that the directory exists and is writable.`, { cause });
   }
-  db.pragma('journal_mode = WAL');
+  // Switching a new file to WAL needs a moment of exclusive access, and SQLite answers "database is
+  // locked" at once (without its busy handler) when another process switches the same file just then:
+  // two workers started together on a fresh file. Retried until the busy timeout.
+  const deadline = Date.now() + busyTimeout;
+  for (;;) {
+    try {
+      db.pragma('journal_mode = WAL');
+      break;
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() >= deadline) throw err;
+      Atomics.wait(PAUSE, 0, 0, 10);
+    }
+  }
   db.pragma('synchronous = NORMAL');
   return db;
 }
+
+/** A cell to wait on: a synchronous 10 ms pause between attempts (opening a database is synchronous). */
+const PAUSE = new Int32Array(new SharedArrayBuffer(4));
 
 /** Runs `fn` in a BEGIN IMMEDIATE transaction (takes the write lock up front, so no deadlock upgrades). */
 export function immediate<T>(db: Database, fn: () => T): T {
