@@ -1,41 +1,16 @@
 // The `celeriac` sub-commands call, result, purge and list, run as a user runs them: the built CLI in child
 // processes, on a temp SQLite file given through CELERIAC_BROKER_URL / CELERIAC_RESULT_BACKEND.
-import { spawn } from 'node:child_process';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Celeriac } from '../../dist/index.js';
 import { createTransport } from '../../dist/transport/sqlite/index.js';
-import { CLI, ROOT, startWorker, type Spawned } from '../helpers/processes.js';
+import { ROOT, runCli, startWorker, type Run, type Spawned } from '../helpers/processes.js';
 import { tempDir, until, type TempDir } from '../helpers/temp.js';
 
 const EXAMPLE_APP = `${ROOT}examples/tasks.ts`;
 const TEST_APP = `${ROOT}tests/fixtures/apps/test-tasks.ts`;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs `celeriac ...args` to completion with stdin not a terminal. */
-function cli(args: string[], url: string): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      cwd: ROOT,
-      env: { ...process.env, CELERIAC_BROKER_URL: url, CELERIAC_RESULT_BACKEND: url },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const cli = (args: string[], url: string): Promise<Run> => runCli(args, { CELERIAC_BROKER_URL: url, CELERIAC_RESULT_BACKEND: url });
 
 /** Sends tasks to queues straight through the API (faster than a CLI process per message). */
 async function seed(url: string, calls: { name: string; queue: string }[]): Promise<void> {

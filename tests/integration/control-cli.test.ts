@@ -1,11 +1,10 @@
 // `celeriac inspect`, `control` and `status` as a user runs them (built CLI, child processes) against worker
 // processes on a temp SQLite file, and on RabbitMQ (a vhost of its own per test, results in a temp SQLite
 // file): help from the registry (user commands too), exit codes, allow-list, --without-control and --statedb.
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createVhost, type Vhost } from '../helpers/amqp.js';
-import { CLI, ROOT, spawnCli, type Spawned } from '../helpers/processes.js';
+import { ROOT, runCli, spawnCli, type Run, type Spawned } from '../helpers/processes.js';
 import { tempDir, type TempDir } from '../helpers/temp.js';
 
 const APP = `${ROOT}tests/fixtures/apps/control-tasks.ts`;
@@ -18,27 +17,7 @@ async function stopWorker(w: Spawned): Promise<void> {
   clearTimeout(timer);
 }
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runCli(args: string[], url: string, backend: string): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...process.env, CELERIAC_BROKER_URL: url, CELERIAC_RESULT_BACKEND: backend }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const runWith = (args: string[], url: string, backend: string): Promise<Run> => runCli(args, { CELERIAC_BROKER_URL: url, CELERIAC_RESULT_BACKEND: backend });
 
 for (const kind of ['sqlite', 'amqp'] as const) {
   // Generous: each CLI call is a Node process that connects to the broker, and the machine is busy.
@@ -48,7 +27,7 @@ for (const kind of ['sqlite', 'amqp'] as const) {
     let backend: string;
     const workers: Spawned[] = [];
     const vhosts: Vhost[] = [];
-    const cli = (args: string[]): Promise<Run> => runCli(args, url, backend);
+    const cli = (args: string[]): Promise<Run> => runWith(args, url, backend);
 
     /** A new, empty broker and result store (the n-th of this test). */
     const fresh = async (n: number): Promise<void> => {
