@@ -1,47 +1,25 @@
 // `celeriac worker -P processes|threads` as a user runs it, on one SQLite file: the whole worker killed with
 // SIGKILL (late acks) loses no task, SIGTERM is a clean lossless exit, and bad pool flags exit 2.
-import { existsSync, readFileSync } from 'node:fs';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Celeriac, States } from '../../src/index.js';
-import { spawnCli, startWorker, type Spawned } from '../helpers/processes.js';
-import { tempDir, until, type TempDir } from '../helpers/temp.js';
-
-function recorded(file: string): number[] {
-  return existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean).map(Number) : [];
-}
+import { describe, expect, it } from 'vitest';
+import { States } from '../../src/index.js';
+import { spawnCli, startWorker } from '../helpers/processes.js';
+import { recorded, sqliteFleet } from '../helpers/sqlite-fleet.js';
+import { until } from '../helpers/temp.js';
 
 describe('celeriac worker with the processes and threads pools on sqlite://', () => {
-  let dir: TempDir;
-  let url: string;
-  let app: Celeriac;
-  const children: Spawned[] = [];
-
-  beforeEach(() => {
-    dir = tempDir();
-    url = `sqlite://${dir.file('shared.db')}`;
-    app = new Celeriac('producer', { broker: url, backend: url });
-  });
-
-  afterEach(async () => {
-    for (const c of children.splice(0)) {
-      if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL');
-      await c.exited;
-    }
-    await app.close();
-    dir.remove();
-  });
+  const fleet = sqliteFleet();
 
   it('-P processes killed with SIGKILL while holding late-acked tasks: every task still completes exactly once', async () => {
-    const file = dir.file('runs.log');
-    const a = await startWorker(url, ['-P', 'processes', '-c', '2', '--acks-late', '-n', 'a@%h'], { RECORD_FILE: file });
-    children.push(a);
+    const file = fleet.dir.file('runs.log');
+    const a = await startWorker(fleet.url, ['-P', 'processes', '-c', '2', '--acks-late', '-n', 'a@%h'], { RECORD_FILE: file });
+    fleet.children.push(a);
     expect(a.output()).toContain('(processes)');
-    const results = await app.sendMany(Array.from({ length: 12 }, (_, i) => ({ name: 'tasks.record', args: [i, 300] })));
+    const results = await fleet.app.sendMany(Array.from({ length: 12 }, (_, i) => ({ name: 'tasks.record', args: [i, 300] })));
     await until(() => recorded(file).length >= 2, 20_000);
     a.child.kill('SIGKILL');
     await a.exited;
     expect(new Set(recorded(file)).size).toBeLessThan(12);
-    children.push(await startWorker(url, ['-P', 'threads', '-c', '4', '-n', 'b@%h'], { RECORD_FILE: file }));
+    fleet.children.push(await startWorker(fleet.url, ['-P', 'threads', '-c', '4', '-n', 'b@%h'], { RECORD_FILE: file }));
     const values = await Promise.all(results.map((r) => r.get({ timeout: 45_000 })));
     expect(values).toEqual(Array.from({ length: 12 }, (_, i) => i));
     for (const r of results) expect(await r.state()).toBe(States.SUCCESS);
@@ -49,27 +27,27 @@ describe('celeriac worker with the processes and threads pools on sqlite://', ()
   }, 90_000);
 
   it('-P processes SIGTERM: finishes what runs, hands the rest back, exits 0', async () => {
-    const file = dir.file('runs.log');
-    const w = await startWorker(url, ['-P', 'processes', '-c', '2', '-n', 'term@%h'], { RECORD_FILE: file });
-    children.push(w);
-    const results = await app.sendMany(Array.from({ length: 10 }, (_, i) => ({ name: 'tasks.record', args: [i, 300] })));
+    const file = fleet.dir.file('runs.log');
+    const w = await startWorker(fleet.url, ['-P', 'processes', '-c', '2', '-n', 'term@%h'], { RECORD_FILE: file });
+    fleet.children.push(w);
+    const results = await fleet.app.sendMany(Array.from({ length: 10 }, (_, i) => ({ name: 'tasks.record', args: [i, 300] })));
     await until(() => recorded(file).length >= 1, 20_000);
     w.child.kill('SIGTERM');
     expect(await w.exited).toBe(0);
-    const transport = await app.connection();
+    const transport = await fleet.app.connection();
     const info = await transport.queueInfo('celery');
     expect(info.unacked).toBe(0);
     expect(info.messages + recorded(file).length).toBe(10);
-    children.push(await startWorker(url, ['-c', '8', '-n', 'after@%h'], { RECORD_FILE: file }));
+    fleet.children.push(await startWorker(fleet.url, ['-c', '8', '-n', 'after@%h'], { RECORD_FILE: file }));
     expect(await Promise.all(results.map((r) => r.get({ timeout: 30_000 })))).toEqual(Array.from({ length: 10 }, (_, i) => i));
     expect(recorded(file).sort((x, y) => x - y)).toEqual(Array.from({ length: 10 }, (_, i) => i));
   }, 90_000);
 
   it('-P processes, a second SIGTERM: cold shutdown hands the running late-acked tasks back; none is lost', async () => {
-    const file = dir.file('runs.log');
-    const w = await startWorker(url, ['-P', 'processes', '-c', '2', '--acks-late', '-n', 'cold@%h'], { RECORD_FILE: file });
-    children.push(w);
-    await app.sendMany(Array.from({ length: 6 }, (_, i) => ({ name: 'tasks.record', args: [i, 20_000] })));
+    const file = fleet.dir.file('runs.log');
+    const w = await startWorker(fleet.url, ['-P', 'processes', '-c', '2', '--acks-late', '-n', 'cold@%h'], { RECORD_FILE: file });
+    fleet.children.push(w);
+    await fleet.app.sendMany(Array.from({ length: 6 }, (_, i) => ({ name: 'tasks.record', args: [i, 20_000] })));
     await w.waitFor(/Task tasks\.record\[.*received[\s\S]*Task tasks\.record\[.*received/, 20_000);
     w.child.kill('SIGTERM');
     await w.waitFor('warm shutdown', 10_000);
@@ -77,7 +55,7 @@ describe('celeriac worker with the processes and threads pools on sqlite://', ()
     expect(await w.exited).toBe(0);
     expect(w.output()).toContain('cold shutdown');
     expect(recorded(file)).toEqual([]);
-    const transport = await app.connection();
+    const transport = await fleet.app.connection();
     const info = await transport.queueInfo('celery');
     expect(info.unacked).toBe(0);
     expect(info.messages).toBe(6);
@@ -90,15 +68,15 @@ describe('celeriac worker with the processes and threads pools on sqlite://', ()
     [['--autoscale', '2,5'], '--autoscale expects max,min with max >= min'],
     [['--soft-time-limit', 'soon'], '--soft-time-limit expects a number'],
   ])('worker %j exits 2 and says what was expected', async (flags, message) => {
-    const w = spawnCli(['worker', '-A', 'tests/fixtures/apps/test-tasks.ts', ...flags], { CELERIAC_BROKER_URL: url, CELERIAC_RESULT_BACKEND: url });
-    children.push(w);
+    const w = spawnCli(['worker', '-A', 'tests/fixtures/apps/test-tasks.ts', ...flags], { CELERIAC_BROKER_URL: fleet.url, CELERIAC_RESULT_BACKEND: fleet.url });
+    fleet.children.push(w);
     expect(await w.exited).toBe(2);
     expect(w.output()).toContain(message);
   });
 
   it('-P threads without -A exits 2 and asks for the app module', async () => {
-    const w = spawnCli(['worker', '-P', 'threads'], { CELERIAC_BROKER_URL: url, CELERIAC_RESULT_BACKEND: url });
-    children.push(w);
+    const w = spawnCli(['worker', '-P', 'threads'], { CELERIAC_BROKER_URL: fleet.url, CELERIAC_RESULT_BACKEND: fleet.url });
+    fleet.children.push(w);
     expect(await w.exited).toBe(2);
     expect(w.output()).toContain('give the app module with -A');
   });
