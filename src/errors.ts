@@ -11,6 +11,16 @@
  *    ├── BackendError                  E_BACKEND       yes   result store unreachable
  *    ├── ResultTimeoutError            E_TIMEOUT       yes   AsyncResult.get() gave up waiting
  *    ├── ControlError                  E_CONTROL       no    a remote-control command refused or misused
+ *    ├── RpcError                      E_RPC           no    an RPC call that could not be made or answered
+ *    │    ├── RpcTimeoutError          E_RPC_TIMEOUT   yes   no server answered a call within its timeout
+ *    │    ├── RpcConnectionError       E_RPC_CONNECT   yes   a direct (TCP) peer unreachable or gone mid-call
+ *    │    ├── RpcAuthError             E_RPC_AUTH      no    the peer refused the handshake (wrong shared secret)
+ *    │    ├── FrameError               E_RPC_FRAME     no    a frame on a direct connection that lies about its
+ *    │    │                                                  length, is too large, or cannot be decoded
+ *    │    └── RemoteError              E_RPC_REMOTE    no    the remote method raised: carries the remote type,
+ *    │         │                                             module and stack, shown apart from the local one
+ *    │         ├── NoSuchMethodError   E_RPC_NO_METHOD       no public method of that name on the endpoints
+ *    │         └── UnsupportedVersionError E_RPC_VERSION     no endpoint of a compatible version / namespace
  *    └── TaskError                     E_TASK          no    anything a task run produced
  *         ├── Retry                    E_RETRY               thrown by task.retry(): run again later
  *         ├── MaxRetriesExceededError  E_MAX_RETRIES         retry() asked once too often
@@ -76,6 +86,79 @@ export class BackendError extends CeleriacError {
 
 export class ControlError extends CeleriacError {
   override readonly code = 'E_CONTROL';
+}
+
+/** An RPC call that could not be made or answered (base of every RPC error). */
+export class RpcError extends CeleriacError {
+  override readonly code: string = 'E_RPC';
+}
+
+/** No server answered a call within its timeout (the message says which topic or address was asked). */
+export class RpcTimeoutError extends RpcError {
+  override readonly code = 'E_RPC_TIMEOUT';
+  override readonly retryable = true;
+}
+
+/** A direct peer could not be reached, or the connection was lost while a call waited. */
+export class RpcConnectionError extends RpcError {
+  override readonly code = 'E_RPC_CONNECT';
+  override readonly retryable = true;
+}
+
+/** The peer refused the handshake: the shared secrets differ (or one side has none). */
+export class RpcAuthError extends RpcError {
+  override readonly code = 'E_RPC_AUTH';
+}
+
+/** A frame on a direct connection that lies about its length, is larger than allowed, or cannot be decoded. */
+export class FrameError extends RpcError {
+  override readonly code = 'E_RPC_FRAME';
+}
+
+/** What a remote failure carries across the wire: enough to rebuild a typed error on the caller's side. */
+export interface RemoteErrorInfo {
+  /** The remote exception's class name (`ValueError`, `TypeError`, `NoSuchMethod`). */
+  type: string;
+  message: string;
+  /** Where the class lives on the remote side (`builtins`, `oslo_messaging.rpc.dispatcher`, `celeriac`). */
+  module?: string | null;
+  /** The remote stack or traceback, as text. */
+  stack?: string | null;
+  /** Extra structured data (the oslo failure's kwargs, a JSON-RPC error's data). */
+  data?: unknown;
+}
+
+/**
+ * The remote method raised. `remoteType`, `remoteModule` and `remoteStack` describe the remote side;
+ * `stack` stays the local one, and `toString()` prints the remote stack apart from it.
+ */
+export class RemoteError extends RpcError {
+  override readonly code: string = 'E_RPC_REMOTE';
+  readonly remoteType: string;
+  readonly remoteModule: string | null;
+  readonly remoteStack: string | null;
+  readonly data: unknown;
+  constructor(info: RemoteErrorInfo, options?: CeleriacErrorOptions) {
+    super(`${info.type}: ${info.message}`, options);
+    this.remoteType = info.type;
+    this.remoteModule = info.module ?? null;
+    this.remoteStack = info.stack ?? null;
+    this.data = info.data;
+  }
+  override toString(): string {
+    const remote = this.remoteStack ? `\n--- remote stack (${this.remoteModule ?? 'remote'}) ---\n${this.remoteStack}` : '';
+    return `${this.name}: ${this.message}${remote}`;
+  }
+}
+
+/** The called name is no public method of any endpoint (never `_private`, never Object's own methods). */
+export class NoSuchMethodError extends RemoteError {
+  override readonly code = 'E_RPC_NO_METHOD';
+}
+
+/** No endpoint serves the requested namespace at a compatible version (same major, minor >= requested). */
+export class UnsupportedVersionError extends RemoteError {
+  override readonly code = 'E_RPC_VERSION';
 }
 
 export class ResultTimeoutError extends CeleriacError {
