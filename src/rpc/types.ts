@@ -15,6 +15,7 @@
  * receives it as its one parameter) or an array (positional arguments, as XML-RPC, zerorpc and JSON-RPC
  * with `params: [...]` send them: spread into the method's parameters).
  */
+import type { SecureContextOptions } from 'node:tls';
 import type { RemoteErrorInfo } from '../errors.js';
 
 export type { RemoteErrorInfo } from '../errors.js';
@@ -67,6 +68,8 @@ export type RpcHandler = (request: RpcRequest, info: IncomingInfo) => Promise<Rp
 
 /** A driver's listening end, made by `RpcDriver.listen`. */
 export interface RpcListener {
+  /** Where callers reach it, when that is an address of its own (`tcp://127.0.0.1:40123` after listening on port 0). */
+  readonly address?: string;
   /** Stops taking requests, lets running ones answer, then releases the queues or the socket. */
   close(): Promise<void>;
 }
@@ -86,6 +89,29 @@ export interface RpcDriver {
   listen(address: RpcAddress, handler: RpcHandler, options?: ListenOptions): Promise<RpcListener>;
   close(): Promise<void>;
 }
+
+/** TLS settings of a direct (TCP) or HTTP driver: certificates as for `tls.createSecureContext`, plus who to trust. */
+export interface RpcTlsOptions extends SecureContextOptions {
+  /** Client side: refuse a server whose certificate does not verify (default true). */
+  rejectUnauthorized?: boolean;
+  /** Client side: the name to check the server's certificate against (default: the URL's host). */
+  servername?: string;
+  /** Server side: ask callers for a certificate and refuse those that do not verify against `ca`. */
+  requestCert?: boolean;
+}
+
+/** Options every driver factory receives besides its URL (each driver's header lists its own). */
+export interface RpcDriverOptions {
+  /** Shared secret of a direct connection: both ends prove they know it (HMAC challenge); every other peer is refused. */
+  secret?: string | Buffer;
+  tls?: RpcTlsOptions;
+  /** Largest frame or body accepted, in bytes. */
+  maxMessageSize?: number;
+  [option: string]: unknown;
+}
+
+/** Makes a driver for a URL (`tcp://host:port`, `http://host:port/path`); registered by URL scheme in `builtins.ts`. */
+export type RpcDriverFactory = (url: string, options: RpcDriverOptions) => RpcDriver;
 
 /** The reserved method every dispatcher answers: the list of its callable methods (for `rpc list`, `system.listMethods`). */
 export const DESCRIBE_METHOD = 'celeriac.describe';
