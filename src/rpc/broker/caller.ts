@@ -51,6 +51,7 @@ export class BrokerCaller {
       // Registered before publishing: a fast server may answer before the publish confirm arrives.
       this.waiting.set(msgId, waiting);
       signal?.addEventListener('abort', onAbort, { once: true });
+      if (signal?.aborted) return onAbort(); // aborted while the reply queue was being prepared
       this.publish(t, route, message).catch((error: unknown) => this.fail(msgId, error instanceof Error ? error : new RpcError(String(error))));
     });
   }

@@ -13,8 +13,9 @@
  * - Call monitor: calls send `_timeout` (their timeout in seconds); a server (celeriac or oslo) heartbeats the
  *   caller every half of it while the method runs, and each heartbeat restarts the call's timeout, so a long
  *   call does not time out while its server lives. A call nobody answers rejects with RpcTimeoutError.
- * - Requests are acked before they run (as oslo's server): never run twice. Duplicates (same `_unique_id`)
- *   are dropped. A malformed request (not JSON, no envelope, wrong types) is dead-lettered with its reason
+ * - Requests are acked as they start (as oslo's server): never run twice. A listener runs `concurrency` at
+ *   once and holds as many more unacked (its prefetch window), so a busy server leaves the rest of `<topic>` to
+ *   the others. Duplicates (same `_unique_id`) are dropped. A malformed request (not JSON, no envelope, wrong types) is dead-lettered with its reason
  *   and, when its caller waits, answered with a `MalformedRequest` failure; a malformed reply is dead-lettered.
  * - Runs on every transport: on amqp:// these are RabbitMQ's own exchanges and queues; memory://, sqlite://
  *   and redis:// emulate them (celeriac to celeriac there). Reply and fanout queues carry x-expires.
@@ -29,7 +30,7 @@
  *   transientQueueTtl   ms, x-expires of reply and fanout queues (rabbit_transient_queues_ttl) default 1 800 000
  *   replyQueue          this caller's reply queue name                              default reply_<uuid hex>
  *   server              server name of listeners whose address has none (oslo's host)   default os.hostname()
- *   concurrency         requests a listener runs at once (prefetch)                 default 64
+ *   concurrency         requests a listener runs at once (and its prefetch window)  default 64
  *   callMonitor         send `_timeout` so servers heartbeat long calls             default true
  *   logger              { debug, warn } for dropped messages and failed replies    default console warnings
  *

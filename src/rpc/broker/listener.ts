@@ -15,9 +15,15 @@ function thrown(error: unknown): RemoteErrorInfo {
   return { type: 'Error', message: String(error), module: null, stack: null };
 }
 
+interface Waiting {
+  delivery: Delivery;
+  incoming: IncomingRequest;
+}
+
 export class BrokerListener implements RpcListener {
   private consumer: Consumer | undefined;
   private readonly running = new Set<Promise<void>>();
+  private waiting: Waiting[] = [];
   private readonly seen = new RecentIds(256);
   private readonly ownQueue: string;
   private closed: Promise<void> | undefined;
@@ -64,6 +70,8 @@ export class BrokerListener implements RpcListener {
   /** Stops taking requests, lets running ones answer, then deletes its own fanout queue (the shared queues stay, as oslo's). */
   close(): Promise<void> {
     this.closed ??= (async () => {
+      // Requests not started are handed back to their queue (unacked) by the consumer's close.
+      this.waiting = [];
       await this.consumer?.close().catch(() => undefined);
       await Promise.allSettled([...this.running]);
       await this.t.deleteQueue(this.ownQueue).catch((e: unknown) => this.o.logger.warn(`could not delete fanout queue '${this.ownQueue}': ${String(e)}`));
@@ -84,15 +92,29 @@ export class BrokerListener implements RpcListener {
       }
       return;
     }
-    // Acked before it runs, as oslo's RPC server does: a request is never run twice, even if this process dies.
-    void delivery.ack().catch(() => undefined);
-    const incoming = decoded.value;
-    if (incoming.uniqueId !== undefined && this.seen.seen(incoming.uniqueId)) {
-      this.o.logger.debug(`ignored a duplicate of request ${incoming.uniqueId}`);
-      return;
+    this.waiting.push({ delivery, incoming: decoded.value });
+    this.pump();
+  }
+
+  /**
+   * Starts waiting requests while fewer than `concurrency` run. Each is acked as it starts, as oslo's RPC server
+   * does (a request never runs twice, even if this process dies); those not started yet stay unacked, so the
+   * prefetch window (= concurrency) keeps a busy server from taking more than its share of `<topic>`.
+   */
+  private pump(): void {
+    while (this.running.size < this.o.concurrency && this.waiting.length > 0 && !this.closed) {
+      const { delivery, incoming } = this.waiting.shift() as Waiting;
+      void delivery.ack().catch(() => undefined);
+      if (incoming.uniqueId !== undefined && this.seen.seen(incoming.uniqueId)) {
+        this.o.logger.debug(`ignored a duplicate of request ${incoming.uniqueId}`);
+        continue;
+      }
+      const run: Promise<void> = this.run(incoming, delivery.queue).finally(() => {
+        this.running.delete(run);
+        this.pump();
+      });
+      this.running.add(run);
     }
-    const run = this.run(incoming, delivery.queue).finally(() => this.running.delete(run));
-    this.running.add(run);
   }
 
   private async run(incoming: IncomingRequest, queue: string): Promise<void> {

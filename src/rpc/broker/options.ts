@@ -22,7 +22,7 @@ export interface BrokerDriverOptions {
   replyQueue?: string;
   /** Server name of a listener whose address names none (default: the host name, as oslo's `host` option). */
   server?: string;
-  /** Requests a listener works on at once (its prefetch window; default 64, oslo's executor_thread_pool_size). */
+  /** Requests a listener runs at once, and its prefetch window (default 64, oslo's executor_thread_pool_size). */
   concurrency?: number;
   /** Send `_timeout` (the call's timeout, seconds) so servers heartbeat long calls (default true). */
   callMonitor?: boolean;
