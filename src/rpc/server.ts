@@ -30,6 +30,8 @@ export class RpcServer {
   readonly dispatcher: Dispatcher;
   private listener: RpcListener | undefined;
   private starting: Promise<this> | undefined;
+  /** A running server keeps its process alive, as a listening socket does (a broker consumer's timers may not). */
+  private keepAlive: ReturnType<typeof setInterval> | undefined;
 
   constructor(
     private readonly driver: () => Promise<RpcDriver>,
@@ -69,6 +71,7 @@ export class RpcServer {
           }
         : this.dispatcher.handle;
       this.listener = await driver.listen(address, handler, { heartbeatInterval: this.options.heartbeatInterval ?? 10_000 });
+      this.keepAlive = setInterval(() => undefined, 1 << 30);
       return this;
     })().catch((err: unknown) => {
       this.starting = undefined;
@@ -85,6 +88,8 @@ export class RpcServer {
     const listener = this.listener;
     this.listener = undefined;
     this.starting = undefined;
+    clearInterval(this.keepAlive);
+    this.keepAlive = undefined;
     await listener?.close();
   }
 }
