@@ -224,8 +224,8 @@ function readBase64(text: string): Buffer {
 /** The JavaScript value of a `<value>` node's children. */
 export function readValue(nodes: XmlNode[], depth = 0): unknown {
   if (depth > MAX_VALUE_DEPTH) throw new XmlRpcValueError(`arrays and structs nest deeper than ${MAX_VALUE_DEPTH} levels`);
+  if (nodes.every((n) => tagOf(n) === TEXT)) return textOf(nodes, 'value'); // <value>text</value> is a string
   const els = elementsOf(nodes, 'value');
-  if (els.length === 0) return textOf(nodes, 'value');
   if (els.length > 1) throw new XmlRpcValueError('<value> must hold one typed element');
   const el = els[0] as XmlNode;
   const tag = tagOf(el);
