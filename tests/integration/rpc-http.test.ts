@@ -4,7 +4,8 @@
 // typed errors, casts, timeouts, refused connections, auth, size caps, listen(), TLS).
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { request, type IncomingHttpHeaders } from 'node:http';
+import { createServer, request, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FrameError, RpcAuthError, RpcConnectionError, RpcError, RpcTimeoutError } from '../../src/errors.js';
@@ -318,6 +319,16 @@ describe.each([
     await expect(lost.call(ADDRESS, { method: 'add', args: [1, 2] }, { timeout: 5000 })).rejects.toThrow(/HTTP 404.*path/);
     await expect(lost.call(ADDRESS, { method: 'echo', args: [10n ** 30n] }, { timeout: 5000 })).rejects.toThrow(RpcError);
     await lost.close();
+  });
+
+  it('says so when the URL is no RPC endpoint (a web page answering 200)', async () => {
+    const page = createServer((_req, res) => res.end('<html><body>hello</body></html>'));
+    await new Promise<void>((resolve) => page.listen(0, '127.0.0.1', resolve));
+    const d = make(`${prefix}http://127.0.0.1:${(page.address() as AddressInfo).port}/`);
+    await expect(d.call(ADDRESS, { method: 'add', args: [1, 2] }, { timeout: 5000 })).rejects.toThrow(FrameError);
+    await d.cast(ADDRESS, { method: 'add', args: [1, 2] }); // a cast checks only that the server took it
+    await d.close();
+    await new Promise((resolve) => page.close(resolve));
   });
 
   it('fails with RpcConnectionError when nothing listens', async () => {

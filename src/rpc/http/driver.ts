@@ -92,11 +92,15 @@ export class HttpRpcDriver implements RpcDriver {
     return request.namespace && request.method !== DESCRIBE_METHOD ? `${request.namespace}.${request.method}` : request.method;
   }
 
-  /** The reply's text, or the RPC error its HTTP status means when it carries no protocol reply. */
-  private replyText(reply: PostReply, id: number, what: string): { text: string; outcome: RpcOutcome | undefined } {
+  /**
+   * The outcome a reply carries (undefined for an empty one), or the RPC error its HTTP status means when it
+   * carries none. `decode: false` (casts) only checks the status.
+   */
+  private readReply(reply: PostReply, id: number, what: string, decode = true): RpcOutcome | undefined {
     const text = utf8(reply.body) ?? '';
-    const outcome = text.trim() ? this.tryDecode(text, id, reply.status === 200) : undefined;
-    if (outcome || reply.status === 200 || reply.status === 204) return { text, outcome };
+    const ok = reply.status === 200 || reply.status === 204;
+    const outcome = text.trim() && (decode || !ok) ? this.tryDecode(text, id, ok) : undefined;
+    if (outcome || ok) return outcome;
     const snippet = text.trim().slice(0, 200);
     const why = `HTTP ${reply.status} ${reply.statusText} from ${this.target.label} for the ${what}${snippet ? `: ${snippet}` : ''}`;
     if (reply.status === 401 || reply.status === 403) throw new RpcAuthError(`${why}. Put user:password in the URL (http://user:pass@host/) or give the driver the gateway's secret`);
@@ -133,8 +137,8 @@ export class HttpRpcDriver implements RpcDriver {
     const what = `call of '${method}'`;
     const body = this.encode(() => this.protocol.encodeCall(method, args, id), what);
     const reply = await post(body, this.target, { contentType: this.protocol.contentType, what, timeout: options.timeout, ...(options.signal ? { signal: options.signal } : {}) });
-    const { outcome } = this.replyText(reply, id, what);
-    if (!outcome) throw new FrameError(`${this.target.label} sent an empty reply to the ${what}: is the URL an ${this.protocol.name} endpoint?`);
+    const outcome = this.readReply(reply, id, what);
+    if (!outcome) throw new FrameError(`${this.target.label} sent an empty reply to the ${what}: is the URL the server's ${this.protocol.name} endpoint?`);
     return outcome;
   }
 
@@ -168,7 +172,7 @@ export class HttpRpcDriver implements RpcDriver {
     const id = this.nextId++;
     const body = this.encode(() => this.protocol.encodeCast(method, request.args, id), what);
     const reply = await post(body, this.target, { contentType: this.protocol.contentType, what, timeout: this.castTimeout });
-    this.replyText(reply, id, what); // HTTP errors reject; the method's own result or failure is not reported
+    this.readReply(reply, id, what, false); // HTTP errors reject; the method's own result or failure is not reported
   }
 
   async listen(_address: RpcAddress, handler: RpcHandler): Promise<RpcListener> {

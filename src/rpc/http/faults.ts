@@ -88,6 +88,7 @@ function splitQualified(name: string): { type: string; module: string } {
 
 /** jsonrpclib's texts: "Server error: <where> | <Type>: <message>" and "<Type>:<message>". */
 function pythonErrorText(message: string): { type: string; module: string; message: string; stack: string | null } | undefined {
+  if (message.length > 20_000) return undefined; // the patterns below are not for megabytes
   const server = /^Server error: ([\s\S]*?) \| ([A-Za-z_][\w.]*): ([\s\S]*)$/.exec(message);
   if (server) return { ...splitQualified(server[2] as string), message: (server[3] as string).trimEnd(), stack: server[1] as string };
   const bare = /^([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning)):([\s\S]*)$/.exec(message);

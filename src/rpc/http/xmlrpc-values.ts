@@ -183,6 +183,7 @@ export function onlyChild(nodes: XmlNode[], where: string, tag: string): XmlNode
 function readInt(text: string): number | bigint {
   const t = text.trim();
   if (!/^[+-]?\d+$/.test(t)) throw new XmlRpcValueError(`'${t.slice(0, 40)}' is not an integer`);
+  if (t.length > 40) throw new XmlRpcValueError(`an integer of ${t.length} digits is past what XML-RPC carries (64 bits)`);
   const n = Number(t);
   return Number.isSafeInteger(n) ? n : BigInt(t);
 }

@@ -172,7 +172,7 @@ describe('hostile and malformed XML', () => {
       '<methodCall><params/></methodCall>',
       '<methodCall><methodName></methodName></methodCall>',
       '<methodCall><methodName>m</methodName><params><value><int>1</int></value></params></methodCall>',
-      call('<int>abc</int>'), call('<int>1.5</int>'), call('<boolean>yes</boolean>'), call('<double>one</double>'),
+      call('<int>abc</int>'), call('<int>1.5</int>'), call(`<i8>${'9'.repeat(10_000)}</i8>`), call('<boolean>yes</boolean>'), call('<double>one</double>'),
       call('<base64>!!!</base64>'), call('<dateTime.iso8601>soon</dateTime.iso8601>'), call('<nil>x</nil>'),
       call('<struct><member><value>1</value></member></struct>'), call('<struct><value>1</value></struct>'),
       call('<array><value>1</value></array>'), call('<array><data><int>1</int></data></array>'),
