@@ -78,3 +78,4 @@ export {
 } from './protocol/events.js';
 export * from './rpc/index.js';
 export { AppRpc, type AppRpcClientOptions, type AppRpcServerTarget } from './app/rpc.js';
+export { createGateway, createRequestListener, type Gateway, type GatewayAuth, type GatewayOptions } from './rpc/http/index.js';

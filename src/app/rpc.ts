@@ -5,9 +5,10 @@
  */
 import { hostname } from 'node:os';
 import { ConfigError, RpcError } from '../errors.js';
-import { RpcClient, type RpcClientOptions } from '../rpc/client.js';
+import { DEFAULT_CALL_TIMEOUT, RpcClient, type RpcClientOptions } from '../rpc/client.js';
 import { RpcServer, type RpcServerOptions, type RpcServerTarget } from '../rpc/server.js';
-import type { RpcDriver, RpcDriverFactory, RpcDriverOptions } from '../rpc/types.js';
+import type { IncomingInfo, RpcDriver, RpcDriverFactory, RpcDriverOptions, RpcHandler, RpcListener, RpcOutcome, RpcRequest } from '../rpc/types.js';
+import { remoteErrorInfo } from '../rpc/remote-error.js';
 import type { PluginRegistry } from '../util/plugins.js';
 import { maskUrl } from '../util/url.js';
 
@@ -52,6 +53,7 @@ export class AppRpc {
   /** Drivers made for one client or server, closed with the app. */
   private readonly owned = new Set<Promise<RpcDriver>>();
   private readonly servers = new Set<RpcServer>();
+  private readonly listeners = new Set<RpcListener>();
 
   constructor(private readonly deps: AppRpcDeps) {}
 
@@ -85,6 +87,35 @@ export class AppRpc {
     return this.server(target, endpoints, options).start();
   }
 
+  /**
+   * A handler that passes every request on to other servers (a bridge: an HTTP gateway in front of a topic
+   * on the broker, or of a TCP server). Calls wait for the answer; one-way requests are cast.
+   */
+  forward(to: AppRpcClientOptions): RpcHandler {
+    const client = this.client(to);
+    const address = { topic: client.options.topic, ...(to.server !== undefined ? { server: to.server } : {}), ...(to.exchange !== undefined ? { exchange: to.exchange } : {}) };
+    const driver = to.url === undefined ? () => this.brokerDriver() : once(() => this.clientDriver(to.url as string, to.driver));
+    const timeout = to.timeout ?? DEFAULT_CALL_TIMEOUT;
+    return async (request: RpcRequest, info: IncomingInfo): Promise<RpcOutcome> => {
+      try {
+        const d = await driver();
+        if (!info.oneWay) return await d.call(address, request, { timeout });
+        await d.cast(address, request);
+        return { ok: true, result: null };
+      } catch (err) {
+        return { ok: false, error: remoteErrorInfo(err) };
+      }
+    };
+  }
+
+  /** Serves a handler (a dispatcher's, or `forward()`'s) on a direct address: `tcp://`, `http://`. Closed with the app. */
+  async listen(url: string, handler: RpcHandler, options: RpcDriverOptions = {}, heartbeatInterval = 10_000): Promise<RpcListener> {
+    const driver = await this.ownDriver(url, options);
+    const listener = await driver.listen({ topic: '' }, handler, { heartbeatInterval });
+    this.listeners.add(listener);
+    return listener;
+  }
+
   /** The driver for a URL, made from the app's registry (`rpc call` and gateways use it directly). */
   async driver(url: string, options: RpcDriverOptions = {}): Promise<RpcDriver> {
     let factory: RpcDriverFactory;
@@ -100,6 +131,8 @@ export class AppRpc {
   async close(): Promise<void> {
     await Promise.all([...this.servers].map((s) => s.stop().catch(() => undefined)));
     this.servers.clear();
+    await Promise.all([...this.listeners].map((l) => l.close().catch(() => undefined)));
+    this.listeners.clear();
     const drivers = [...this.shared.values(), ...this.owned, ...(this.broker ? [this.broker] : [])];
     this.shared.clear();
     this.owned.clear();

@@ -22,30 +22,32 @@ interface RpcFlags extends SecurityFlags {
   json?: boolean;
 }
 
-/** The app and a client for the flags: a URL first (direct), or --topic over the broker. */
-async function connect(words: string[], flags: RpcFlags, need: number): Promise<{ app: Celeriac; client: RpcClient; rest: string[]; where: string }> {
+/** The app and a client for the flags: a URL first (direct), or --topic over the broker; `words` after the URL: METHOD [ARGS] for call, none for list. */
+async function connect(words: string[], flags: RpcFlags, command: 'call' | 'list'): Promise<{ app: Celeriac; client: RpcClient; rest: string[] }> {
   const timeout = parseNumberOption('--timeout', flags.timeout, { min: 1 });
   const common = {
     timeout,
     ...(flags.namespace !== undefined ? { namespace: flags.namespace } : {}),
     ...(flags.apiVersion !== undefined ? { version: flags.apiVersion } : {}),
   };
+  const usage = command === 'call' ? 'METHOD [ARGS]' : 'nothing';
+  const fits = (rest: string[]): boolean => (command === 'call' ? rest.length >= 1 && rest.length <= 2 : rest.length === 0);
   if (flags.topic !== undefined) {
     if (flags.topic === '') throw new UsageError('--topic expects a topic name, e.g. --topic compute');
-    if (words.length < need || words.length > need + 1) throw new UsageError(`expected ${need === 1 ? 'METHOD [ARGS]' : 'no URL'} with --topic; got ${words.length} words: ${words.join(' ')}`);
+    if (!fits(words)) throw new UsageError(`with --topic, rpc ${command} expects ${usage} (no URL); got: ${words.join(' ') || 'nothing'}`);
     if (flags.broker !== undefined) process.env['CELERIAC_BROKER_URL'] = flags.broker;
     const app = await loadApp(flags.app);
     const client = app.rpc.client({ ...common, topic: flags.topic, ...(flags.server !== undefined ? { server: flags.server } : {}), ...(flags.fanout ? { fanout: true } : {}) });
-    return { app, client, rest: words, where: `topic '${flags.topic}' on ${app.describe().broker}` };
+    return { app, client, rest: words };
   }
   const [url, ...rest] = words;
   if (url === undefined || !/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) {
     throw new UsageError(`expected a server URL first (tcp://127.0.0.1:4242, http://127.0.0.1:8080/), or --topic NAME to call over the broker; got ${JSON.stringify(url ?? '')}`);
   }
-  if (rest.length < need - 1 || rest.length > need) throw new UsageError(`expected URL${need === 1 ? ' METHOD [ARGS]' : ''}; got ${words.join(' ')}`);
+  if (!fits(rest)) throw new UsageError(`after the URL, rpc ${command} expects ${usage}; got: ${rest.join(' ') || 'nothing'}`);
   const app = await loadApp(flags.app);
   const client = app.rpc.client({ ...common, url, driver: driverOptions(flags) });
-  return { app, client, rest, where: url };
+  return { app, client, rest };
 }
 
 function options(command: Command): Command {
@@ -92,7 +94,7 @@ Examples:
     .action(async (words: string[], flags: RpcFlags) => {
       if (flags.fanout && !flags.cast) throw new UsageError('--fanout reaches every server and has no single answer: add --cast');
       if (flags.fanout && flags.topic === undefined) throw new UsageError('--fanout needs --topic (a fanout goes to every server of a topic on a broker)');
-      const { app, client, rest } = await connect(words, flags, 1);
+      const { app, client, rest } = await connect(words, flags, 'call');
       try {
         const [method, text] = rest as [string, string | undefined];
         const args = parseArgs(text);
@@ -121,7 +123,7 @@ Examples:
   celeriac rpc list tcp://127.0.0.1:4242
   celeriac rpc list --broker amqp://guest:guest@127.0.0.1// --topic compute`)
     .action(async (url: string | undefined, flags: RpcFlags) => {
-      const { app, client } = await connect(url === undefined ? [] : [url], flags, 0);
+      const { app, client } = await connect(url === undefined ? [] : [url], flags, 'list');
       try {
         await reporting(async () => {
           const methods: MethodInfo[] = await client.describe();
