@@ -37,6 +37,8 @@ interface Conn {
   serverNonce: Buffer | undefined;
   failure: Error | undefined;
   timer: NodeJS.Timeout | undefined;
+  /** TLS: the TLS handshake completed (a close before HELLO then means the server refused our certificate). */
+  secured: boolean;
 }
 
 /** TLS and certificate failures that retrying will not fix. */
@@ -174,12 +176,14 @@ export class TcpClient {
       serverNonce: undefined,
       failure: undefined,
       timer: undefined,
+      secured: false,
     };
     conn.timer = setTimeout(
       () => this.fail(conn, new RpcConnectionError(`no greeting from ${this.s.url} within ${this.s.handshakeTimeout} ms: is a celeriac RPC server listening there?`)),
       this.s.handshakeTimeout,
     );
     this.conn = conn;
+    socket.once('secureConnect', () => (conn.secured = true));
     socket.on('data', (chunk: Buffer) => this.onData(conn, chunk));
     socket.on('error', (err: NodeJS.ErrnoException) => {
       if (conn.failure) return;
@@ -245,7 +249,7 @@ export class TcpClient {
       }
       case FrameType.GOAWAY: {
         const away = toGoAway(this.s.codecs.decode(frame.codec, frame.body, 'error'));
-        if (away.code === 'closing') {
+        if (away.code === 'closing' && conn.state === 'ready') {
           // The server answers what it received, then closes; new calls go to the next connection.
           conn.state = 'draining';
           if (this.conn === conn) this.conn = undefined;
@@ -299,7 +303,8 @@ export class TcpClient {
   }
 
   private onClose(conn: Conn): void {
-    const wasOpen = conn.state === 'ready' || conn.state === 'draining';
+    const was = conn.state;
+    const wasOpen = was === 'ready' || was === 'draining';
     conn.state = 'closed';
     clearTimeout(conn.timer);
     if (this.conn === conn) this.conn = undefined;
@@ -319,7 +324,14 @@ export class TcpClient {
     conn.inflight.clear();
     if (this.closed || this.conn !== undefined) return;
     if (!wasOpen) {
-      this.lastError = failure ?? new RpcConnectionError(`${this.s.url} closed the connection during the handshake`);
+      this.lastError =
+        failure ??
+        (conn.secured && was === 'greeting'
+          ? new RpcAuthError(
+              `the server at ${this.s.url} closed the TLS connection before greeting: it refused this client's certificate ` +
+                `(give tls.cert and tls.key signed by a CA the server trusts)`,
+            )
+          : new RpcConnectionError(`${this.s.url} closed the connection during the handshake`));
       if (this.lastError instanceof RpcAuthError || this.lastError instanceof FrameError) {
         // Retrying does not change a secret or a certificate: fail the waiting calls now.
         for (const call of this.waiting) this.settle(call, this.lastError);

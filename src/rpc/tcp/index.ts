@@ -26,6 +26,7 @@
  *   connectTimeout     ms a cast waits for a connection (default 10000)
  *   handshakeTimeout   ms a connection has to complete the greeting and the secret check (default 10000)
  *   frameTimeout       server: ms a frame may stay incomplete (slow loris) before the peer is refused (default 30000)
+ *   drainTimeout       server: ms close() waits for running calls before closing their connections (default 30000)
  *   reconnectDelay, reconnectDelayMax   back-off between failed connects, ms (defaults 50, 2000)
  */
 import { RpcError } from '../../errors.js';

@@ -17,6 +17,8 @@ export interface TcpDriverOptions extends RpcDriverOptions {
   handshakeTimeout?: number;
   /** Server: ms a frame may stay incomplete before the connection is closed as too slow (default 30000). */
   frameTimeout?: number;
+  /** Server: ms `close()` waits for running calls to answer before it closes their connections (default 30000). */
+  drainTimeout?: number;
   /** First and largest reconnect delay in ms (defaults 50 and 2000; the delay doubles per failed attempt). */
   reconnectDelay?: number;
   reconnectDelayMax?: number;
@@ -35,6 +37,7 @@ export interface TcpSettings {
   connectTimeout: number;
   handshakeTimeout: number;
   frameTimeout: number;
+  drainTimeout: number;
   reconnectDelay: number;
   reconnectDelayMax: number;
 }
@@ -88,6 +91,7 @@ export function tcpSettings(url: string, options: TcpDriverOptions = {}): TcpSet
     connectTimeout: ms(options, 'connectTimeout', 10_000),
     handshakeTimeout: ms(options, 'handshakeTimeout', 10_000),
     frameTimeout: ms(options, 'frameTimeout', 30_000),
+    drainTimeout: ms(options, 'drainTimeout', 30_000),
     reconnectDelay: ms(options, 'reconnectDelay', 50),
     reconnectDelayMax: ms(options, 'reconnectDelayMax', 2_000),
   };

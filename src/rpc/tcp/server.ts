@@ -93,18 +93,29 @@ export class TcpListener implements RpcListener {
         conn.wire.goAway('closing', `the server at ${this.address} is shutting down: calls it received are answered, call again later`, false);
       } else if (conn.state === 'hello') this.refuse(conn, 'closing', 'the server is shutting down');
     }
-    if (this.active > 0) await new Promise<void>((resolve) => (this.idle = resolve));
-    for (const conn of this.conns) conn.wire.end();
+    if (this.active > 0) {
+      // Running calls answer, for drainTimeout at most; their callers then learn it from the closed connection.
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        this.idle = resolve;
+        timer = setTimeout(resolve, this.s.drainTimeout);
+      });
+      clearTimeout(timer);
+    }
+    for (const conn of this.conns) {
+      conn.state = 'refused';
+      conn.wire.end();
+    }
     for (const t of this.timers) clearInterval(t);
     await stopped;
   }
 
   private accept(socket: net.Socket): void {
+    socket.setNoDelay(true);
     if (this.closing) {
-      socket.destroy();
+      new Wire(socket, this.s.maxBody).goAway('closing', `the server at ${this.address} is shutting down`, true);
       return;
     }
-    socket.setNoDelay(true);
     const peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
     const auth = this.s.secret !== undefined;
     const conn: Conn = {
