@@ -224,6 +224,42 @@ describe('tcp driver: timeouts, heartbeats, reconnects', () => {
     await closing;
     expect(closed).toBe(true);
   });
+  it('moves new calls to the next server when one shuts down on the same port', async () => {
+    const first = await serve(math);
+    const url = first.address as string;
+    const client = driver(url, { reconnectDelay: 10, reconnectDelayMax: 50 });
+    expect(await client.call(ADDR, req('add', 1, 1), { timeout: 5_000 })).toEqual(ok(2));
+    await first.close();
+    const waiting = client.call(ADDR, req('add', 2, 2), { timeout: 10_000 });
+    const second = await driver(url).listen(ADDR, math);
+    expect(second.address).toBe(url);
+    expect(await waiting).toEqual(ok(4));
+  });
+
+  it('stops reading a peer that sends without reading its replies, and serves the others', async () => {
+    let echoed = 0;
+    const listener = await serve(async (request, info) => {
+      if (request.method === 'echo') echoed++;
+      return math(request, info);
+    });
+    const hog = rawPeer(listener.address as string);
+    const body = JSON.stringify(req('echo', 'z'.repeat(1000)));
+    const frames: Buffer[] = [];
+    for (let i = 1; i <= 20_000; i++) frames.push(encodeFrame(FrameType.REQUEST, i, CodecId.JSON, body));
+    hog.socket.pause(); // never reads: its replies pile up on the server's side
+    hog.socket.write(Buffer.concat(frames));
+    const good = driver(listener.address as string);
+    const roundTrips = async (n: number): Promise<void> => {
+      for (let i = 0; i < n; i++) expect(await good.call(ADDR, req('add', i, 1), { timeout: 5_000 })).toEqual(ok(i + 1));
+    };
+    await roundTrips(50);
+    const seen = echoed;
+    // Each round trip is a turn of the server's loop that would read more of the hog, were it reading.
+    await roundTrips(50);
+    expect(echoed).toBe(seen);
+    expect(seen).toBeLessThan(20_000);
+    hog.socket.destroy();
+  });
 });
 
 describe('tcp driver: shared secret', () => {

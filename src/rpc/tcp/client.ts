@@ -1,19 +1,16 @@
 /**
- * The calling side of direct RPC: one lazily opened connection, many calls in flight (replies in any
- * order, matched by request id), reconnect with back-off, per-call timeouts that server heartbeats restart.
+ * The calling side of direct RPC: one lazily opened connection (connection.ts), many calls in flight
+ * (replies in any order, matched by request id), reconnect with back-off, per-call timeouts that server
+ * heartbeats restart.
  */
-import { randomBytes } from 'node:crypto';
-import * as net from 'node:net';
-import * as tls from 'node:tls';
 import { FrameError, RpcAuthError, RpcConnectionError, RpcError, RpcTimeoutError } from '../../errors.js';
 import { backoffDelay } from '../../util/backoff.js';
 import { Deadlines, type Deadline } from '../../util/deadlines.js';
-import { CodecId, FrameType, frameTypeName, type Frame } from '../framing.js';
+import { FrameType, type Frame } from '../framing.js';
 import type { DriverCallOptions, RpcOutcome, RpcRequest } from '../types.js';
-import { jsonBody, toErrorInfo, toGoAway } from './body.js';
-import { NONCE_BYTES, proofMatches, proofOf, toHello, toProof } from './handshake.js';
+import { toErrorInfo } from './body.js';
+import { Connection, type ConnectionOwner } from './connection.js';
 import type { TcpSettings } from './options.js';
-import { Wire } from './wire.js';
 
 interface Call {
   method: string;
@@ -29,23 +26,13 @@ interface Call {
   onAbort: (() => void) | undefined;
 }
 
-interface Conn {
-  wire: Wire;
-  state: 'greeting' | 'auth' | 'ready' | 'draining' | 'closed';
-  inflight: Map<number, Call>;
-  clientNonce: Buffer | undefined;
-  serverNonce: Buffer | undefined;
-  failure: Error | undefined;
-  timer: NodeJS.Timeout | undefined;
-  /** TLS: the TLS handshake completed (a close before HELLO then means the server refused our certificate). */
-  secured: boolean;
-}
+type Conn = Connection<Call>;
 
-/** TLS and certificate failures that retrying will not fix. */
-const TLS_REFUSAL = /CERT|SIGNATURE|ALERT_(BAD_CERTIFICATE|UNKNOWN_CA|ACCESS_DENIED|HANDSHAKE_FAILURE)/;
-
-export class TcpClient {
+export class TcpClient implements ConnectionOwner<Call> {
+  /** The connection new calls go to (undefined while none is open or opening). */
   private conn: Conn | undefined;
+  /** Every open connection: the current one, and those that drain after their server said it shuts down. */
+  private readonly conns = new Set<Conn>();
   private readonly waiting = new Set<Call>();
   private readonly deadlines = new Deadlines<Call>((call) => this.expire(call));
   private attempt = 0;
@@ -72,12 +59,7 @@ export class TcpClient {
     const err = new RpcConnectionError(`the RPC driver for ${this.s.url} was closed while the call waited`);
     for (const call of this.waiting) this.settle(call, err);
     this.waiting.clear();
-    const conn = this.conn;
-    if (!conn || conn.state === 'closed') return;
-    conn.failure = err;
-    const closedEvent = new Promise<void>((resolve) => conn.wire.socket.once('close', () => resolve()));
-    conn.wire.end();
-    await closedEvent;
+    await Promise.all([...this.conns].map((conn) => conn.end(err)));
   }
 
   private submit(request: RpcRequest, oneWay: boolean, timeout: number, signal: AbortSignal | undefined): Promise<RpcOutcome | undefined> {
@@ -160,155 +142,48 @@ export class TcpClient {
   private connect(): void {
     this.retry = undefined;
     if (this.closed) return;
-    const { host, port } = this.s;
-    let socket: net.Socket;
-    if (this.s.tls) {
-      const { requestCert: _server, servername, ...options } = this.s.tls;
-      const name = servername ?? (net.isIP(host) ? undefined : host);
-      socket = tls.connect({ ...options, host, port, ...(name === undefined ? {} : { servername: name }) });
-    } else socket = net.connect({ host, port });
-    socket.setNoDelay(true);
-    const conn: Conn = {
-      wire: new Wire(socket, this.s.maxBody),
-      state: 'greeting',
-      inflight: new Map(),
-      clientNonce: undefined,
-      serverNonce: undefined,
-      failure: undefined,
-      timer: undefined,
-      secured: false,
-    };
-    conn.timer = setTimeout(
-      () => this.fail(conn, new RpcConnectionError(`no greeting from ${this.s.url} within ${this.s.handshakeTimeout} ms: is a celeriac RPC server listening there?`)),
-      this.s.handshakeTimeout,
-    );
-    this.conn = conn;
-    socket.once('secureConnect', () => (conn.secured = true));
-    socket.on('data', (chunk: Buffer) => this.onData(conn, chunk));
-    socket.on('error', (err: NodeJS.ErrnoException) => {
-      if (conn.failure) return;
-      const code = err.code ?? '';
-      conn.failure = TLS_REFUSAL.test(code)
-        ? new RpcAuthError(`TLS with ${this.s.url} failed: ${err.message} (${code}); check tls.ca, the server's name, and the client certificate it asks for`, { cause: err })
-        : new RpcConnectionError(`${err.message}${code && !err.message.includes(code) ? ` (${code})` : ''}`, { cause: err });
-    });
-    socket.on('close', () => this.onClose(conn));
+    this.conn = new Connection<Call>(this.s, this);
+    this.conns.add(this.conn);
   }
 
-  private onData(conn: Conn, chunk: Buffer): void {
-    if (conn.state === 'closed' || conn.wire.isEnded) return;
-    try {
-      const frames = conn.wire.reader.push(chunk);
-      for (let i = 0; i < frames.length; i++) this.onFrame(conn, frames[i] as Frame);
-    } catch (err) {
-      this.fail(conn, err instanceof RpcError ? err : new FrameError(`bad frame from ${this.s.url}: ${(err as Error).message}`, { cause: err }));
-    }
-  }
-
-  private onFrame(conn: Conn, frame: Frame): void {
-    switch (frame.type) {
-      case FrameType.REPLY:
-      case FrameType.ERROR: {
-        const call = conn.inflight.get(frame.id);
-        if (call === undefined) return; // it timed out or was aborted: the late answer is dropped
-        conn.inflight.delete(frame.id);
-        const isReply = frame.type === FrameType.REPLY;
-        let outcome: RpcOutcome | Error;
-        try {
-          const value = this.s.codecs.decode(frame.codec, frame.body, isReply ? 'reply' : 'error');
-          outcome = isReply ? { ok: true, result: value } : { ok: false, error: toErrorInfo(value) };
-        } catch (err) {
-          outcome = err as Error;
-        }
-        this.settle(call, outcome);
-        if (conn.state === 'draining' && conn.inflight.size === 0) conn.wire.end();
-        return;
-      }
-      case FrameType.HEARTBEAT: {
-        const call = conn.inflight.get(frame.id);
-        if (call?.deadline) {
-          this.deadlines.cancel(call.deadline);
-          call.deadline = this.deadlines.add(call, call.timeout);
-        }
-        return;
-      }
-      case FrameType.HELLO:
-        if (conn.state !== 'greeting') throw new FrameError(`${this.s.url} sent a second HELLO: it is not a celeriac server`);
-        return this.onHello(conn, frame);
-      case FrameType.WELCOME: {
-        if (conn.state !== 'auth') throw new FrameError(`${this.s.url} sent WELCOME without a handshake: it is not a celeriac server`);
-        const proof = toProof(jsonBody.decode(frame.body, 'reply'));
-        const expected = proofOf(this.s.secret as Buffer, 'server', conn.serverNonce as Buffer, conn.clientNonce as Buffer);
-        if (!proofMatches(expected, proof.proof)) {
-          throw new RpcAuthError(
-            `the server at ${this.s.url} could not prove that it knows the shared secret: the secrets differ ` +
-              `(or another program listens there); give both ends the same secret`,
-          );
-        }
-        return this.ready(conn);
-      }
-      case FrameType.GOAWAY: {
-        const away = toGoAway(this.s.codecs.decode(frame.codec, frame.body, 'error'));
-        if (away.code === 'closing' && conn.state === 'ready') {
-          // The server answers what it received, then closes; new calls go to the next connection.
-          conn.state = 'draining';
-          if (this.conn === conn) this.conn = undefined;
-          if (conn.inflight.size === 0) conn.wire.end();
-          if (this.waiting.size > 0) this.connect();
-          return;
-        }
-        const message = `the server at ${this.s.url} closed the connection: ${away.message}`;
-        throw away.code === 'E_RPC_AUTH' ? new RpcAuthError(message) : away.code === 'E_RPC_FRAME' ? new FrameError(message) : new RpcConnectionError(message);
-      }
-      default:
-        throw new FrameError(`${this.s.url} sent a ${frameTypeName(frame.type)} frame, which servers never send: it is not a celeriac server`);
-    }
-  }
-
-  private onHello(conn: Conn, frame: Frame): void {
-    const hello = toHello(this.s.codecs.decode(frame.codec, frame.body, 'reply'));
-    const secret = this.s.secret;
-    if (!hello.auth) {
-      if (secret) {
-        throw new RpcAuthError(
-          `the server at ${this.s.url} has no shared secret and this client has one: the secrets differ; ` +
-            `give the server the same secret, or remove it here`,
-        );
-      }
-      return this.ready(conn);
-    }
-    if (!secret) {
-      throw new RpcAuthError(`the server at ${this.s.url} requires a shared secret and this client has none: the secrets differ; pass options.secret`);
-    }
-    conn.serverNonce = Buffer.from(hello.nonce as string, 'base64');
-    conn.clientNonce = randomBytes(NONCE_BYTES);
-    const proof = proofOf(secret, 'client', conn.serverNonce, conn.clientNonce).toString('base64');
-    conn.wire.send(FrameType.AUTH, 0, CodecId.JSON, JSON.stringify({ nonce: conn.clientNonce.toString('base64'), proof }));
-    conn.state = 'auth';
-  }
-
-  private ready(conn: Conn): void {
-    conn.state = 'ready';
-    clearTimeout(conn.timer);
+  onReady(conn: Conn): void {
     this.attempt = 0;
     this.lastError = undefined;
     for (const call of this.waiting) this.send(conn, call);
     this.waiting.clear();
   }
 
-  private fail(conn: Conn, err: Error): void {
-    if (conn.state === 'closed') return;
-    conn.failure ??= err;
-    conn.wire.socket.destroy();
+  onAnswer(conn: Conn, frame: Frame): void {
+    const call = conn.inflight.get(frame.id);
+    if (call === undefined) return; // it timed out or was aborted: a late answer is dropped
+    if (frame.type === FrameType.HEARTBEAT) {
+      if (call.deadline) this.deadlines.cancel(call.deadline);
+      call.deadline = this.deadlines.add(call, call.timeout);
+      return;
+    }
+    conn.inflight.delete(frame.id);
+    const isReply = frame.type === FrameType.REPLY;
+    let outcome: RpcOutcome | Error;
+    try {
+      const value = this.s.codecs.decode(frame.codec, frame.body, isReply ? 'reply' : 'error');
+      outcome = isReply ? { ok: true, result: value } : { ok: false, error: toErrorInfo(value) };
+    } catch (err) {
+      outcome = err as Error;
+    }
+    this.settle(call, outcome);
+    if (conn.state === 'draining' && conn.inflight.size === 0) void conn.end();
   }
 
-  private onClose(conn: Conn): void {
-    const was = conn.state;
-    const wasOpen = was === 'ready' || was === 'draining';
-    conn.state = 'closed';
-    clearTimeout(conn.timer);
+  onDraining(conn: Conn): void {
+    // New calls go to the next connection; this one closes once its calls are answered.
     if (this.conn === conn) this.conn = undefined;
-    const failure = conn.failure;
+    if (conn.inflight.size === 0) void conn.end();
+    if (this.waiting.size > 0 && this.retry === undefined) this.connect();
+  }
+
+  onClosed(conn: Conn, failure: Error | undefined, wasOpen: boolean): void {
+    this.conns.delete(conn);
+    if (this.conn === conn) this.conn = undefined;
     for (const call of conn.inflight.values()) {
       call.conn = undefined;
       const err =
@@ -324,27 +199,18 @@ export class TcpClient {
     conn.inflight.clear();
     if (this.closed || this.conn !== undefined) return;
     if (!wasOpen) {
-      this.lastError =
-        failure ??
-        (conn.secured && was === 'greeting'
-          ? new RpcAuthError(
-              `the server at ${this.s.url} closed the TLS connection before greeting: it refused this client's certificate ` +
-                `(give tls.cert and tls.key signed by a CA the server trusts)`,
-            )
-          : new RpcConnectionError(`${this.s.url} closed the connection during the handshake`));
-      if (this.lastError instanceof RpcAuthError || this.lastError instanceof FrameError) {
+      this.lastError = failure;
+      if (failure instanceof RpcAuthError || failure instanceof FrameError) {
         // Retrying does not change a secret or a certificate: fail the waiting calls now.
-        for (const call of this.waiting) this.settle(call, this.lastError);
+        for (const call of this.waiting) this.settle(call, failure);
         this.waiting.clear();
         return;
       }
     }
-    if (this.waiting.size === 0) return;
-    if (wasOpen) this.connect();
-    else {
-      const delay = backoffDelay(this.attempt++, { base: this.s.reconnectDelay, max: this.s.reconnectDelayMax });
-      this.retry = setTimeout(() => this.connect(), delay);
-      this.retry.unref();
-    }
+    if (this.waiting.size === 0 || this.retry !== undefined) return;
+    if (wasOpen) return this.connect();
+    const delay = backoffDelay(this.attempt++, { base: this.s.reconnectDelay, max: this.s.reconnectDelayMax });
+    this.retry = setTimeout(() => this.connect(), delay);
+    this.retry.unref();
   }
 }

@@ -27,6 +27,7 @@
  *   handshakeTimeout   ms a connection has to complete the greeting and the secret check (default 10000)
  *   frameTimeout       server: ms a frame may stay incomplete (slow loris) before the peer is refused (default 30000)
  *   drainTimeout       server: ms close() waits for running calls before closing their connections (default 30000)
+ *   maxInFlight        server: calls of one connection running at once before it stops reading that connection (default 4096)
  *   reconnectDelay, reconnectDelayMax   back-off between failed connects, ms (defaults 50, 2000)
  */
 import { RpcError } from '../../errors.js';

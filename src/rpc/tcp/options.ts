@@ -17,6 +17,8 @@ export interface TcpDriverOptions extends RpcDriverOptions {
   handshakeTimeout?: number;
   /** Server: ms a frame may stay incomplete before the connection is closed as too slow (default 30000). */
   frameTimeout?: number;
+  /** Server: calls of one connection that run at once; beyond, the server stops reading it until some answer (default 4096). */
+  maxInFlight?: number;
   /** Server: ms `close()` waits for running calls to answer before it closes their connections (default 30000). */
   drainTimeout?: number;
   /** First and largest reconnect delay in ms (defaults 50 and 2000; the delay doubles per failed attempt). */
@@ -38,6 +40,7 @@ export interface TcpSettings {
   handshakeTimeout: number;
   frameTimeout: number;
   drainTimeout: number;
+  maxInFlight: number;
   reconnectDelay: number;
   reconnectDelayMax: number;
 }
@@ -45,7 +48,7 @@ export interface TcpSettings {
 function ms(options: TcpDriverOptions, key: keyof TcpDriverOptions, fallback: number): number {
   const value = options[key] ?? fallback;
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw new ConfigError(`option ${String(key)} of the tcp RPC driver must be a positive number of milliseconds, got ${String(value)}`);
+    throw new ConfigError(`option ${String(key)} of the tcp RPC driver must be a positive number (milliseconds for timeouts and delays), got ${String(value)}`);
   }
   return value;
 }
@@ -92,6 +95,7 @@ export function tcpSettings(url: string, options: TcpDriverOptions = {}): TcpSet
     handshakeTimeout: ms(options, 'handshakeTimeout', 10_000),
     frameTimeout: ms(options, 'frameTimeout', 30_000),
     drainTimeout: ms(options, 'drainTimeout', 30_000),
+    maxInFlight: Math.floor(ms(options, 'maxInFlight', 4096)),
     reconnectDelay: ms(options, 'reconnectDelay', 50),
     reconnectDelayMax: ms(options, 'reconnectDelayMax', 2_000),
   };

@@ -13,6 +13,9 @@ import { NONCE_BYTES, PROTOCOL, nonceOf, proofMatches, proofOf, toProof } from '
 import { boundUrl, type TcpSettings } from './options.js';
 import { Wire } from './wire.js';
 
+/** TCP keep-alive probes find peers that vanished without a close (a pulled cable, a dead host). */
+const KEEPALIVE_MS = 30_000;
+
 interface Conn {
   wire: Wire;
   /** hello: waiting for AUTH; ready: serving; draining: the listener closes; refused: a GOAWAY was sent. */
@@ -25,6 +28,8 @@ interface Conn {
   openedAt: number;
   /** When the frame that is still incomplete began to arrive (0: none). */
   partialSince: number;
+  /** Reading stopped: too many calls run on this connection, or its replies wait for the peer to read them. */
+  paused: boolean;
 }
 
 /** Starts a listener on the settings' host and port. */
@@ -112,6 +117,7 @@ export class TcpListener implements RpcListener {
 
   private accept(socket: net.Socket): void {
     socket.setNoDelay(true);
+    socket.setKeepAlive(true, KEEPALIVE_MS);
     if (this.closing) {
       new Wire(socket, this.s.maxBody).goAway('closing', `the server at ${this.address} is shutting down`, true);
       return;
@@ -127,11 +133,13 @@ export class TcpListener implements RpcListener {
       nonce: auth ? randomBytes(NONCE_BYTES) : undefined,
       openedAt: Date.now(),
       partialSince: 0,
+      paused: false,
     };
     this.conns.add(conn);
     const hello = { protocol: PROTOCOL, auth, ...(conn.nonce ? { nonce: conn.nonce.toString('base64') } : {}) };
     conn.wire.send(FrameType.HELLO, 0, CodecId.JSON, JSON.stringify(hello));
     socket.on('data', (chunk: Buffer) => this.onData(conn, chunk));
+    socket.on('drain', () => this.flow(conn));
     socket.on('error', () => undefined); // 'close' follows; one peer's trouble is its own
     socket.on('close', () => {
       conn.state = 'closed';
@@ -147,6 +155,7 @@ export class TcpListener implements RpcListener {
       const pending = conn.wire.reader.pending;
       if (pending === 0) conn.partialSince = 0;
       else if (frames.length > 0 || conn.partialSince === 0) conn.partialSince = Date.now();
+      if (conn.running.size >= this.s.maxInFlight) this.flow(conn);
     } catch (err) {
       const e = err instanceof RpcError ? err : new FrameError((err as Error).message);
       this.refuse(conn, e.code, e.message);
@@ -204,8 +213,27 @@ export class TcpListener implements RpcListener {
 
   private answer(conn: Conn, id: number, codec: CodecId, method: string, outcome: RpcOutcome): void {
     conn.running.delete(id);
-    if (conn.state === 'ready' || conn.state === 'draining') this.reply(conn, id, codec, method, outcome);
+    if (conn.state === 'ready' || conn.state === 'draining') {
+      this.reply(conn, id, codec, method, outcome);
+      if (conn.paused || conn.wire.socket.writableNeedDrain) this.flow(conn);
+    }
     this.done();
+  }
+
+  /**
+   * Back-pressure: stops reading a connection while maxInFlight of its calls run or while its replies wait
+   * for the peer to read them (a peer that sends without reading cannot fill this server's memory).
+   */
+  private flow(conn: Conn): void {
+    const socket = conn.wire.socket;
+    const blocked = conn.running.size >= this.s.maxInFlight || socket.writableNeedDrain;
+    if (blocked && !conn.paused) {
+      conn.paused = true;
+      socket.pause();
+    } else if (!blocked && conn.paused) {
+      conn.paused = false;
+      socket.resume();
+    }
   }
 
   private reply(conn: Conn, id: number, codec: CodecId, method: string, outcome: RpcOutcome): void {
@@ -238,7 +266,7 @@ export class TcpListener implements RpcListener {
     for (const conn of this.conns) {
       if (conn.state === 'hello' && now - conn.openedAt > this.s.handshakeTimeout) {
         this.refuse(conn, 'E_RPC_AUTH', `no handshake within ${this.s.handshakeTimeout} ms: this server requires a shared secret`);
-      } else if (conn.partialSince > 0 && now - conn.partialSince > this.s.frameTimeout && conn.state !== 'refused') {
+      } else if (conn.partialSince > 0 && !conn.paused && now - conn.partialSince > this.s.frameTimeout && conn.state !== 'refused') {
         const reader = conn.wire.reader;
         this.refuse(
           conn,
