@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FrameError, RpcAuthError, RpcConnectionError, RpcError, RpcTimeoutError } from '../../src/errors.js';
 import { CodecId, FrameReader, FrameType, encodeFrame, type Frame } from '../../src/rpc/framing.js';
-import { createTcpDriver, type TcpDriverOptions } from '../../src/rpc/tcp/index.js';
+import { createTcpDriver, type BodyCodec, type TcpDriverOptions } from '../../src/rpc/tcp/index.js';
 import type { ListenOptions, RpcDriver, RpcHandler, RpcListener, RpcOutcome, RpcRequest } from '../../src/rpc/types.js';
 import { spawnProcess, type Spawned } from '../helpers/processes.js';
 import { tempDir, type TempDir } from '../helpers/temp.js';
@@ -126,6 +126,33 @@ describe('tcp driver: calls and casts', () => {
     // The connection is still fine for calls after the casts.
     await expect(client.call(ADDR, req('x'), { timeout: 5_000 })).resolves.toMatchObject({ ok: false });
     await expect(client.cast({ ...ADDR, fanout: true }, req('x'))).rejects.toThrow(/fanout cast needs a broker/);
+  });
+
+  it('carries bodies of a registered codec (the room for protobuf stubs), refused where it is not served', async () => {
+    // A stand-in for protobuf under codec id 3: JSON with the method it answers, to show what the codec is given.
+    const stub: BodyCodec = {
+      id: CodecId.PROTOBUF,
+      name: 'protobuf',
+      encode: (value, kind, method) => Buffer.from(JSON.stringify(kind === 'request' ? value : { method, value })),
+      decode: (body, kind) => {
+        const parsed = JSON.parse(body.toString()) as { method?: string; value?: unknown };
+        return kind === 'request' ? parsed : `${String(parsed.method)}=${JSON.stringify(parsed.value)}`;
+      },
+    };
+    const listener = await serve(math, { bodyCodecs: [stub] });
+    const client = driver(listener.address as string, { codec: 'protobuf', bodyCodecs: [stub] });
+    expect(await client.call(ADDR, req('add', 2, 3), { timeout: 5_000 })).toEqual(ok('add=5'));
+    const plain = await serve(math);
+    const refused = await driver(plain.address as string, { codec: 'protobuf', bodyCodecs: [stub] })
+      .call(ADDR, req('add', 2, 3), { timeout: 5_000 })
+      .catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(FrameError);
+    expect((refused as Error).message).toMatch(/protobuf codec, which this side does not serve/);
+  });
+
+  it('says why it cannot listen on a port in use', async () => {
+    const listener = await serve(math);
+    await expect(driver(listener.address as string).listen(ADDR, math)).rejects.toThrow(/cannot listen on tcp:\/\/127\.0\.0\.1:\d+: .*EADDRINUSE/);
   });
 
   it('refuses a body over maxMessageSize on the sending side', async () => {

@@ -17,13 +17,17 @@ import type { RpcRequest } from '../types.js';
 /** What a body holds, so a codec with typed messages (protobuf) can pick its message type. */
 export type BodyKind = 'request' | 'reply' | 'error';
 
-/** A body codec: one per codec id of the frame header. */
+/**
+ * A body codec: one per codec id of the frame header. `method` is given with replies and errors (the method
+ * they answer), so that a codec with one message type per method (protobuf stubs) can pick it; a request
+ * carries its method inside.
+ */
 export interface BodyCodec {
   readonly id: CodecId;
   readonly name: string;
   /** A string is written as utf-8 straight into the frame (no intermediate buffer). */
-  encode(value: unknown, kind: BodyKind): Buffer | string;
-  decode(body: Buffer, kind: BodyKind): unknown;
+  encode(value: unknown, kind: BodyKind, method?: string): Buffer | string;
+  decode(body: Buffer, kind: BodyKind, method?: string): unknown;
 }
 
 export const jsonBody: BodyCodec = {
@@ -61,22 +65,22 @@ export class BodyCodecs {
   }
 
   /** Decodes a body; a codec nobody registered, or bytes that do not decode, are a FrameError. */
-  decode(codec: CodecId, body: Buffer, kind: BodyKind): unknown {
+  decode(codec: CodecId, body: Buffer, kind: BodyKind, method?: string): unknown {
     const c = this.byId[codec];
     if (!c) {
       throw new FrameError(`a ${kind} body in the ${codecName(codec)} codec, which this side does not serve: use ${this.names.join(' or ')}`);
     }
     try {
-      return c.decode(body, kind);
+      return c.decode(body, kind, method);
     } catch (err) {
       throw new FrameError(`a ${kind} body is not valid ${c.name} (${(err as Error).message}): the peer sent corrupt bytes`, { cause: err });
     }
   }
 
-  encode(codec: CodecId, value: unknown, kind: BodyKind): Buffer | string {
+  encode(codec: CodecId, value: unknown, kind: BodyKind, method?: string): Buffer | string {
     const c = this.byId[codec];
     if (!c) throw new FrameError(`no ${codecName(codec)} body codec is registered on this side`);
-    return c.encode(value, kind);
+    return c.encode(value, kind, method);
   }
 }
 

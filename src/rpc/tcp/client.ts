@@ -165,7 +165,7 @@ export class TcpClient implements ConnectionOwner<Call> {
     const isReply = frame.type === FrameType.REPLY;
     let outcome: RpcOutcome | Error;
     try {
-      const value = this.s.codecs.decode(frame.codec, frame.body, isReply ? 'reply' : 'error');
+      const value = this.s.codecs.decode(frame.codec, frame.body, isReply ? 'reply' : 'error', call.method);
       outcome = isReply ? { ok: true, result: value } : { ok: false, error: toErrorInfo(value) };
     } catch (err) {
       outcome = err as Error;

@@ -238,12 +238,12 @@ export class TcpListener implements RpcListener {
 
   private reply(conn: Conn, id: number, codec: CodecId, method: string, outcome: RpcOutcome): void {
     try {
-      const body = outcome.ok ? this.s.codecs.encode(codec, outcome.result, 'reply') : this.s.codecs.encode(codec, outcome.error, 'error');
+      const body = outcome.ok ? this.s.codecs.encode(codec, outcome.result, 'reply', method) : this.s.codecs.encode(codec, outcome.error, 'error', method);
       conn.wire.send(outcome.ok ? FrameType.REPLY : FrameType.ERROR, id, codec, body);
     } catch (err) {
       try {
         const error = { type: 'EncodeError', module: 'celeriac', message: `the answer of '${method}' could not be sent: ${(err as Error).message}` };
-        conn.wire.send(FrameType.ERROR, id, codec, this.s.codecs.encode(codec, error, 'error'));
+        conn.wire.send(FrameType.ERROR, id, codec, this.s.codecs.encode(codec, error, 'error', method));
       } catch (again) {
         this.refuse(conn, 'E_RPC_FRAME', `the answer of '${method}' could not be encoded: ${(again as Error).message}`);
       }

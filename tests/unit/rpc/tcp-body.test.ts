@@ -33,13 +33,14 @@ describe('bodies', () => {
     const fake: BodyCodec = {
       id: CodecId.PROTOBUF,
       name: 'protobuf',
-      encode: (value, kind) => (kinds.push(kind), Buffer.from(JSON.stringify(value))),
-      decode: (body, kind) => (kinds.push(kind), JSON.parse(body.toString())),
+      encode: (value, kind, method) => (kinds.push(`${kind} ${method ?? ''}`), Buffer.from(JSON.stringify(value))),
+      decode: (body, kind, method) => (kinds.push(`${kind} ${method ?? ''}`), JSON.parse(body.toString())),
     };
     const withProto = new BodyCodecs([fake]);
     const body = withProto.encode(CodecId.PROTOBUF, { method: 'm', args: {} }, 'request');
     expect(withProto.decode(CodecId.PROTOBUF, asBuffer(body), 'request')).toEqual({ method: 'm', args: {} });
-    expect(kinds).toEqual(['request', 'request']);
+    expect(withProto.decode(CodecId.PROTOBUF, asBuffer(withProto.encode(CodecId.PROTOBUF, 7, 'reply', 'm')), 'reply', 'm')).toBe(7);
+    expect(kinds).toEqual(['request ', 'request ', 'reply m', 'reply m']);
     expect(tcpSettings('tcp://h:1', { codec: 'protobuf', bodyCodecs: [fake] }).codec).toBe(fake);
   });
 
