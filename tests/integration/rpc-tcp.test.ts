@@ -340,6 +340,21 @@ describe('tcp driver: TLS', () => {
     expect((untrusted as Error).message).toMatch(/TLS with .* failed/);
   });
 
+  it('says so when one side speaks TLS and the other does not', async () => {
+    const plain = await serve(math);
+    const tlsToPlain = await driver(`tls://127.0.0.1:${new URL(plain.address as string).port}`, { tls: { ca: pki.ca } })
+      .call(ADDR, req('add', 1, 1), { timeout: 5_000 })
+      .catch((e: unknown) => e);
+    expect(tlsToPlain).toBeInstanceOf(FrameError);
+    expect((tlsToPlain as Error).message).toMatch(/does not speak TLS/);
+    const secure = await serve(math, { tls: { key: pki.serverKey, cert: pki.serverCert } }, {}, 'tls');
+    const plainToTls = await driver(`tcp://127.0.0.1:${new URL(secure.address as string).port}`, { handshakeTimeout: 200 })
+      .call(ADDR, req('add', 1, 1), { timeout: 500 })
+      .catch((e: unknown) => e);
+    expect(plainToTls).toBeInstanceOf(RpcConnectionError);
+    expect((plainToTls as Error).message).toMatch(/no greeting from .* within 200 ms.*a TLS server needs tls:\/\//);
+  });
+
   it('asks for client certificates: the CA-signed one is accepted, none or a rogue one refused', async () => {
     const listener = await serve(math, { tls: { key: pki.serverKey, cert: pki.serverCert, ca: pki.ca, requestCert: true } }, {}, 'tls');
     const url = listener.address as string;

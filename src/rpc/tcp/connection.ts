@@ -25,6 +25,8 @@ export interface ConnectionOwner<T> {
 
 /** TLS and certificate failures that retrying will not fix. */
 const TLS_REFUSAL = /CERT|SIGNATURE|ALERT_(BAD_CERTIFICATE|UNKNOWN_CA|ACCESS_DENIED|HANDSHAKE_FAILURE)/;
+/** A TLS client talking to a plain server reads its greeting as a broken TLS record. */
+const NOT_TLS = /WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG|UNKNOWN_PROTOCOL|RECORD_LENGTH_MISMATCH/;
 const KEEPALIVE_MS = 30_000;
 
 export class Connection<T> {
@@ -54,16 +56,24 @@ export class Connection<T> {
     socket.setNoDelay(true);
     socket.setKeepAlive(true, KEEPALIVE_MS);
     this.wire = new Wire(socket, s.maxBody);
+    const hint = s.tls ? '' : ' (a TLS server needs tls://)';
     this.timer = setTimeout(
-      () => this.fail(new RpcConnectionError(`no greeting from ${s.url} within ${s.handshakeTimeout} ms: is a celeriac RPC server listening there?`)),
+      () => this.fail(new RpcConnectionError(`no greeting from ${s.url} within ${s.handshakeTimeout} ms: is a celeriac RPC server listening there${hint}?`)),
       s.handshakeTimeout,
     );
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err: NodeJS.ErrnoException) => {
       const code = err.code ?? '';
-      this.failure ??= TLS_REFUSAL.test(code)
-        ? new RpcAuthError(`TLS with ${s.url} failed: ${err.message} (${code}); check tls.ca, the server's name, and the client certificate it asks for`, { cause: err })
-        : new RpcConnectionError(`${err.message}${code && !err.message.includes(code) ? ` (${code})` : ''}`, { cause: err });
+      if (TLS_REFUSAL.test(code)) {
+        this.failure ??= new RpcAuthError(
+          `TLS with ${s.url} failed: ${err.message} (${code}); check tls.ca, the server's name, and the client certificate it asks for`,
+          { cause: err },
+        );
+      } else if (NOT_TLS.test(code)) {
+        this.failure ??= new FrameError(`the server at ${s.url} does not speak TLS (${code}): use tcp:// and no tls options`, { cause: err });
+      } else {
+        this.failure ??= new RpcConnectionError(`${err.message}${code && !err.message.includes(code) ? ` (${code})` : ''}`, { cause: err });
+      }
     });
     socket.on('close', () => this.onClose());
   }
