@@ -6,7 +6,9 @@
 import { connect, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { FrameError, RpcAuthError, RpcConnectionError, RpcError, RpcTimeoutError } from '../../src/errors.js';
+import { FrameError, NoSuchMethodError, RpcAuthError, RpcConnectionError, RpcError, RpcTimeoutError } from '../../src/errors.js';
+import { RpcClient } from '../../src/rpc/client.js';
+import { RpcServer } from '../../src/rpc/server.js';
 import { CodecId, FrameReader, FrameType, encodeFrame, type Frame } from '../../src/rpc/framing.js';
 import { createTcpDriver, type BodyCodec, type TcpDriverOptions } from '../../src/rpc/tcp/index.js';
 import type { ListenOptions, RpcDriver, RpcHandler, RpcListener, RpcOutcome, RpcRequest } from '../../src/rpc/types.js';
@@ -419,5 +421,28 @@ describe('tcp driver: hostile peers', () => {
     await loop;
     expect(failed).toBe(0);
     expect(answered).toBeGreaterThan(0);
+  });
+});
+
+describe('tcp driver: under RpcClient and RpcServer', () => {
+  it('serves an endpoint, rebuilds remote errors as typed errors, and lists its methods', async () => {
+    class Calculator {
+      /** Adds two numbers. */
+      add({ x, y }: { x: number; y: number }): number {
+        return x + y;
+      }
+      divide({ x, y }: { x: number; y: number }): number {
+        if (y === 0) throw new RangeError('division by zero');
+        return x / y;
+      }
+    }
+    const serverDriver = driver('tcp://127.0.0.1:0');
+    const server = await new RpcServer(async () => serverDriver, { topic: 'calc', server: 'h1' }, [new Calculator()]).start();
+    const client = new RpcClient<Calculator>(async () => driver(server.address as string), { topic: 'calc', timeout: 5_000 });
+    expect(await client.proxy.add({ x: 2, y: 40 })).toBe(42);
+    await expect(client.proxy.divide({ x: 1, y: 0 })).rejects.toMatchObject({ remoteType: 'RangeError', message: expect.stringMatching(/division by zero/) });
+    await expect(client.call('nope' as 'add', { x: 1, y: 1 })).rejects.toBeInstanceOf(NoSuchMethodError);
+    expect((await client.describe()).map((m) => m.name)).toEqual(expect.arrayContaining(['add', 'divide']));
+    await server.stop();
   });
 });
