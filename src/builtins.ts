@@ -24,7 +24,10 @@ export function registerBuiltins({ transports, backends, rpc }: Plugins): void {
   // RPC over HTTP: plain http(s) is JSON-RPC 2.0 (params by name, typed error data, batches); XML-RPC is asked for by name.
   const jsonRpc = async () => (await import('./rpc/http/index.js')).createJsonRpcDriver;
   const xmlRpc = async () => (await import('./rpc/http/index.js')).createXmlRpcDriver;
+  const tcp = async () => (await import('./rpc/tcp/index.js')).createTcpDriver;
   rpc
+    .register('tcp', tcp)
+    .register('tls', tcp)
     .register('http', jsonRpc)
     .register('https', jsonRpc)
     .register('jsonrpc+http', jsonRpc)
