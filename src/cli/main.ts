@@ -13,6 +13,8 @@ import { registerStatus } from './status.js';
 import { registerList } from './list.js';
 import { registerPurge } from './purge.js';
 import { registerResult } from './result.js';
+import { registerRpc } from './rpc.js';
+import { registerServe } from './serve.js';
 import { UsageError } from './usage.js';
 import { registerWorker } from './worker.js';
 
@@ -35,7 +37,15 @@ export function buildProgram(): Command {
   registerStatus(program);
   registerEvents(program);
   registerDashboard(program);
-  for (const cmd of program.commands) cmd.exitOverride();
+  registerServe(program);
+  registerRpc(program);
+  const override = (cmds: readonly Command[]): void => {
+    for (const cmd of cmds) {
+      cmd.exitOverride();
+      override(cmd.commands);
+    }
+  };
+  override(program.commands);
   return program;
 }
 
