@@ -82,6 +82,8 @@ for (const kind of ['memory', 'sqlite', 'redis', 'amqp'] as const) {
       expect(seen[0]?.request).toEqual(request);
       expect(seen[0]?.info.oneWay).toBe(false);
       expect(await client.call({ topic: topicName }, { method: 'nothing', args: {} }, { timeout: T })).toMatchObject({ ok: true });
+      // A timeout of Infinity waits for ever (no timer, no call monitor, no expiration on the request).
+      expect(await client.call({ topic: topicName }, { method: 'forever', args: { k: 1 } }, { timeout: Infinity })).toEqual({ ok: true, result: { sum: null, echo: { k: 1 } } });
     });
 
     it('cast reaches one server of the topic; a fanout cast reaches every server', async () => {

@@ -10,10 +10,14 @@ import { hexId, RecentIds, type ResolvedOptions } from './options.js';
 import { controlExchange, fanoutExchangeDeclaration, replyQueueDeclaration, replyQueueName, requestRoute } from './topology.js';
 import { decodeReply, encodeRequest } from './wire.js';
 
+/** setTimeout's largest delay. */
+const MAX_DELAY = 2_147_483_647;
+
 interface Waiting {
   resolve(outcome: RpcOutcome): void;
   reject(error: Error): void;
-  timer: NodeJS.Timeout;
+  /** Restarted by every heartbeat; none for a call that waits for ever. */
+  timer: NodeJS.Timeout | undefined;
   /** A result or failure that came before its `ending` message (oslo before 2016 sent two messages). */
   outcome?: RpcOutcome;
   cleanup(): void;
@@ -41,12 +45,16 @@ export class BrokerCaller {
     const replyQueue = await this.ensureReplies(t);
     const msgId = hexId();
     const route = requestRoute(address, this.o.exchange);
-    const callMonitor = this.o.callMonitor ? options.timeout / 1000 : null;
-    const message = encodeRequest(request, { uniqueId: hexId(), msgId, replyQueue, callMonitorTimeout: callMonitor }, options.timeout);
+    // A timeout of Infinity waits for ever: no timer, no call monitor, no expiration.
+    const bounded = Number.isFinite(options.timeout);
+    const callMonitor = this.o.callMonitor && bounded ? options.timeout / 1000 : null;
+    const message = encodeRequest(request, { uniqueId: hexId(), msgId, replyQueue, callMonitorTimeout: callMonitor }, bounded ? options.timeout : undefined);
     return new Promise<RpcOutcome>((resolve, reject) => {
       const signal = options.signal;
       const onAbort = (): void => this.fail(msgId, signal?.reason instanceof Error ? signal.reason : new RpcError(`the call of '${request.method}' on topic '${address.topic}' was aborted`));
-      const timer = setTimeout(() => this.fail(msgId, this.timeoutError(t, address, request, options.timeout)), options.timeout);
+      const expire = (): void => this.fail(msgId, this.timeoutError(t, address, request, options.timeout));
+      const timer = bounded ? setTimeout(expire, Math.min(options.timeout, MAX_DELAY)) : undefined;
+
       const waiting: Waiting = { resolve, reject, timer, cleanup: () => signal?.removeEventListener('abort', onAbort) };
       // Registered before publishing: a fast server may answer before the publish confirm arrives.
       this.waiting.set(msgId, waiting);
@@ -144,7 +152,7 @@ export class BrokerCaller {
     }
     if (reply.outcome) waiting.outcome = reply.outcome;
     if (reply.ending) this.settle(reply.msgId, waiting.outcome ?? { ok: true, result: null });
-    else waiting.timer.refresh(); // a heartbeat (or a result before its ending): the server is alive
+    else waiting.timer?.refresh(); // a heartbeat (or a result before its ending): the server is alive
   }
 
   private take(msgId: string): Waiting | undefined {

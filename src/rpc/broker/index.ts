@@ -12,7 +12,9 @@
  *   remote exception (class, module, message, tb, kwargs) both ways: RpcOutcome `{ ok: false, error }`.
  * - Call monitor: calls send `_timeout` (their timeout in seconds); a server (celeriac or oslo) heartbeats the
  *   caller every half of it while the method runs, and each heartbeat restarts the call's timeout, so a long
- *   call does not time out while its server lives. A call nobody answers rejects with RpcTimeoutError.
+ *   call does not time out while its server lives. A call nobody answers rejects with RpcTimeoutError; a
+ *   timeout of Infinity waits for ever. Python oslo servers heartbeat only for `_timeout` >= 2 s (oslo reads
+ *   int(_timeout) / 2 and logs a warning below 1 s), so shorter calls to them have a hard timeout.
  * - Requests are acked as they start (as oslo's server): never run twice. A listener runs `concurrency` at
  *   once and holds as many more unacked (its prefetch window), so a busy server leaves the rest of `<topic>` to
  *   the others. Duplicates (same `_unique_id`) are dropped. A malformed request (not JSON, no envelope, wrong types) is dead-lettered with its reason

@@ -1,7 +1,7 @@
 /**
  * The serving end of the broker driver: one consumer on `<topic>`, `<topic>.<server>` and its own fanout queue;
- * each request is acked, handed to the handler, heartbeated while it runs (when its caller asked for a call
- * monitor) and answered on the caller's reply queue. A malformed request is dead-lettered with its reason.
+ * each request is acked as it starts, handed to the handler, heartbeated while it runs (when its caller asked
+ * for a call monitor) and answered on the caller's reply queue. A malformed request is dead-lettered with its reason.
  */
 import type { Consumer, Delivery, Transport } from '../../transport/types.js';
 import type { ListenOptions, RemoteErrorInfo, RpcAddress, RpcHandler, RpcListener, RpcOutcome } from '../types.js';
