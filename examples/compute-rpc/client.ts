@@ -5,10 +5,10 @@ import { app, type ComputeApi } from './api.js';
 
 const compute = app.rpc.client<ComputeApi>({ topic: 'compute', version: '1.2', timeout: 10_000, context: { user: 'example' } });
 
-for (let i = 1; i <= 4; i++) {
-  const { sum, server } = await compute.call('add', { x: i, y: 10 });
-  console.log(`add(${i}, 10) = ${sum} (answered by ${server})`);
-}
+// Six calls at once: the servers of the topic share them.
+const answers = await Promise.all([1, 2, 3, 4, 5, 6].map((i) => compute.call('add', { x: i, y: 10 })));
+for (const [i, { sum, server }] of answers.entries()) console.log(`add(${i + 1}, 10) = ${sum} (answered by ${server})`);
+console.log(`shared: ${[...new Set(answers.map((a) => a.server))].sort().join(' and ')} answered`);
 const only = await compute.prepare({ server: 'host2' }).proxy.add({ x: 2, y: 2 });
 console.log(`add(2, 2) on host2 only = ${only.sum} (answered by ${only.server})`);
 

@@ -22,6 +22,8 @@ export interface RpcServerTarget {
 export interface RpcServerOptions extends Pick<DispatcherOptions, 'docs'> {
   /** How often a caller waiting for a long call hears that it still runs, ms (default 10,000; 0 = never). */
   heartbeatInterval?: number;
+  /** Calls run at once (over a broker, the rest wait for a free server of the topic); default: the driver's (64 over a broker). */
+  concurrency?: number;
   /** Told of every failed call (a method that threw, an unknown method), for logs. */
   onFailure?: (request: RpcRequest, outcome: Extract<RpcOutcome, { ok: false }>, info: IncomingInfo) => void;
 }
@@ -70,7 +72,8 @@ export class RpcServer {
             return outcome;
           }
         : this.dispatcher.handle;
-      this.listener = await driver.listen(address, handler, { heartbeatInterval: this.options.heartbeatInterval ?? 10_000 });
+      const { heartbeatInterval = 10_000, concurrency } = this.options;
+      this.listener = await driver.listen(address, handler, { heartbeatInterval, ...(concurrency !== undefined ? { concurrency } : {}) });
       this.keepAlive = setInterval(() => undefined, 1 << 30);
       return this;
     })().catch((err: unknown) => {

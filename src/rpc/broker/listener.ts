@@ -27,6 +27,8 @@ export class BrokerListener implements RpcListener {
   private readonly seen = new RecentIds(256);
   private readonly ownQueue: string;
   private closed: Promise<void> | undefined;
+  /** Requests run at once, and held unstarted at most (the consumer's prefetch window). */
+  private readonly concurrency: number;
 
   private constructor(
     private readonly t: Transport,
@@ -37,6 +39,7 @@ export class BrokerListener implements RpcListener {
     private readonly onClosed: (l: BrokerListener) => void,
   ) {
     this.ownQueue = fanoutQueue(target.topic, hexId());
+    this.concurrency = options.concurrency ?? o.concurrency;
   }
 
   /** Declares the server's topology and starts consuming; resolves once requests are taken. */
@@ -55,7 +58,7 @@ export class BrokerListener implements RpcListener {
     for (const q of topology.queues) await this.t.declareQueue(q);
     for (const b of topology.bindings) await this.t.bindQueue(b);
     this.consumer = this.t.createConsumer({
-      prefetch: this.o.concurrency,
+      prefetch: this.concurrency,
       onMessage: (d) => this.onRequest(d),
       onError: (e) => this.o.logger.warn(`server of topic '${topic}': ${e.message}`),
     });
@@ -102,7 +105,7 @@ export class BrokerListener implements RpcListener {
    * prefetch window (= concurrency) keeps a busy server from taking more than its share of `<topic>`.
    */
   private pump(): void {
-    while (this.running.size < this.o.concurrency && this.waiting.length > 0 && !this.closed) {
+    while (this.running.size < this.concurrency && this.waiting.length > 0 && !this.closed) {
       const { delivery, incoming } = this.waiting.shift() as Waiting;
       void delivery.ack().catch(() => undefined);
       if (incoming.uniqueId !== undefined && this.seen.seen(incoming.uniqueId)) {

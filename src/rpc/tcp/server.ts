@@ -34,7 +34,9 @@ interface Conn {
 
 /** Starts a listener on the settings' host and port. */
 export async function listenTcp(s: TcpSettings, handler: RpcHandler, options: ListenOptions = {}): Promise<TcpListener> {
-  const listener = new TcpListener(s, handler, options.heartbeatInterval ?? 0);
+  // A listener's concurrency is per connection here: each caller has its own window of maxInFlight calls.
+  const settings = options.concurrency !== undefined ? { ...s, maxInFlight: options.concurrency } : s;
+  const listener = new TcpListener(settings, handler, options.heartbeatInterval ?? 0);
   await listener.start();
   return listener;
 }
