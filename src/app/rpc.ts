@@ -5,7 +5,7 @@
  */
 import { hostname } from 'node:os';
 import { ConfigError, RpcError } from '../errors.js';
-import { DEFAULT_CALL_TIMEOUT, RpcClient, type RpcClientOptions } from '../rpc/client.js';
+import { DEFAULT_CALL_TIMEOUT, RpcClient, type RpcClientOptions, type UntypedApi } from '../rpc/client.js';
 import { RpcServer, type RpcServerOptions, type RpcServerTarget } from '../rpc/server.js';
 import type { IncomingInfo, RpcDriver, RpcDriverFactory, RpcDriverOptions, RpcHandler, RpcListener, RpcOutcome, RpcRequest } from '../rpc/types.js';
 import { remoteErrorInfo } from '../rpc/remote-error.js';
@@ -61,7 +61,7 @@ export class AppRpc {
    * A typed client: `app.rpc.client<ComputeApi>({ topic: 'compute', version: '1.2' })` over the broker, or
    * `app.rpc.client<ComputeApi>({ url: 'tcp://127.0.0.1:4242' })` over a direct connection.
    */
-  client<Api = Record<string, (...args: never[]) => unknown>>(options: AppRpcClientOptions): RpcClient<Api> {
+  client<Api = UntypedApi>(options: AppRpcClientOptions): RpcClient<Api> {
     const { url, driver: driverOptions, topic, ...rest } = options;
     if (url === undefined && (topic === undefined || topic === '')) {
       throw new ConfigError("an RPC client needs a topic (over the broker), e.g. app.rpc.client({ topic: 'compute' }), or a url, e.g. { url: 'tcp://127.0.0.1:4242' }");

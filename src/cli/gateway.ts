@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { Dispatcher, type RpcHandler } from '../index.js';
 import { loadApp } from './load-app.js';
-import { driverOptions, isLoopback, listenUrl, loadEndpointModule, securityOptions, type SecurityFlags } from './rpc-common.js';
+import { driverOptions, isLoopback, listenError, listenUrl, loadEndpointModule, securityOptions, type SecurityFlags } from './rpc-common.js';
 import { parseNumberOption, UsageError } from './usage.js';
 
 interface GatewayFlags extends SecurityFlags {
@@ -81,10 +81,8 @@ Examples:
       process.once('SIGTERM', stop);
       try {
         const listener = await app.rpc.listen(url, handler, listenOptions).catch((err: unknown) => {
-          const code = (err as { code?: string }).code;
-          if (code === 'EADDRINUSE' || code === 'EADDRNOTAVAIL' || code === 'EACCES') throw new UsageError(`cannot listen on ${flags.http} (${code}): choose another port or address`);
-          throw err;
-        });
+            throw listenError(flags.http, err);
+          });
         const where = (listener.address ?? url).replace(/\/\/[^@/]*@/, '//');
         process.stdout.write(`-> gateway on ${where} (JSON-RPC 2.0 and XML-RPC, also at /RPC2) for ${what}\nready; Ctrl-C to stop\n`);
         if (!isLoopback(url) && flags.basicAuth === undefined) {

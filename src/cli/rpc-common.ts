@@ -21,6 +21,22 @@ export function listenUrl(flag: string, text: string, scheme: string): string {
   return `${scheme}://${host}:${port}/${m[3] ?? ''}`;
 }
 
+/** The system error code (EADDRINUSE, ...) of an error or of one of its causes. */
+function systemCode(err: unknown): string | undefined {
+  for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && /^E[A-Z]+$/.test(code) && !code.startsWith('E_')) return code;
+  }
+  return undefined;
+}
+
+/** A listen failure the user can fix with another address (in use, not here, not allowed) as a UsageError (exit 2). */
+export function listenError(url: string, err: unknown): unknown {
+  const code = systemCode(err);
+  if (code === 'EADDRINUSE' || code === 'EADDRNOTAVAIL' || code === 'EACCES') return new UsageError(`cannot listen on ${url} (${code}): choose another port or address`);
+  return err;
+}
+
 export function isLoopback(url: string): boolean {
   return LOOPBACK.has(new URL(url).hostname);
 }

@@ -100,11 +100,11 @@ Examples:
         const args = parseArgs(text);
         await reporting(async () => {
           if (flags.cast) {
-            await client.cast(method, args as never);
+            await client.cast(method, args);
             process.stdout.write('sent\n');
             return;
           }
-          const result = await client.call(method, args as never);
+          const result = await client.call(method, args);
           process.stdout.write(`${JSON.stringify(result, null, flags.json ? undefined : 2) ?? 'null'}\n`);
         });
       } finally {

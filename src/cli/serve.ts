@@ -7,7 +7,7 @@ import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import type { RpcServer } from '../index.js';
 import { loadApp } from './load-app.js';
-import { driverOptions, isLoopback, listenUrl, loadEndpointModule, securityOptions, type SecurityFlags } from './rpc-common.js';
+import { driverOptions, isLoopback, listenError, listenUrl, loadEndpointModule, securityOptions, type SecurityFlags } from './rpc-common.js';
 import { UsageError } from './usage.js';
 
 interface ServeFlags extends SecurityFlags {
@@ -68,9 +68,7 @@ Examples:
       try {
         for (const url of urls) {
           const server = await app.rpc.serve({ ...target, url, driver: options }, [endpoint], { docs, onFailure }).catch((err: unknown) => {
-            const code = (err as { code?: string }).code;
-            if (code === 'EADDRINUSE' || code === 'EADDRNOTAVAIL' || code === 'EACCES') throw new UsageError(`cannot listen on ${url} (${code}): choose another port or address`);
-            throw err;
+            throw listenError(url, err);
           });
           servers.push(server);
           const where = server.address ?? url;

@@ -20,11 +20,19 @@ export type CallerParams<F> =
 
 type IsKeywordArgs<A> = A extends readonly unknown[] ? false : A extends (...args: never[]) => unknown ? false : A extends object ? true : false;
 
+/** A method of a client typed with no interface: any arguments, an unknown result. */
+export type UntypedMethod = (args: RpcArgs) => unknown;
+/** A client typed with no interface (`app.rpc.client({ url })`). */
+export type UntypedApi = Record<string, UntypedMethod>;
+
+type IsUntyped<F> = [F] extends [UntypedMethod] ? ([UntypedMethod] extends [F] ? true : false) : false;
+
 /**
  * What `call` and `cast` take as arguments: the object of a method that takes keyword arguments (one
  * object parameter, oslo style), or the list of positional ones.
  */
-export type CallArgs<F> = CallerParams<F> extends [infer A] ? (IsKeywordArgs<A> extends true ? A | [A] : [A]) : CallerParams<F>;
+export type CallArgs<F> =
+  IsUntyped<F> extends true ? RpcArgs : CallerParams<F> extends [infer A] ? (IsKeywordArgs<A> extends true ? A | [A] : [A]) : CallerParams<F>;
 
 /** A method's result, unwrapped from its promise. */
 export type CallResult<F> = F extends (...args: never[]) => infer R ? Awaited<R> : never;
@@ -66,7 +74,7 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
-export class RpcClient<Api = Record<string, (...args: never[]) => unknown>> {
+export class RpcClient<Api = UntypedApi> {
   /** `await client.proxy.add({ x: 1, y: 2 })`: each method of the interface as a remote call. */
   readonly proxy: RpcProxy<Api>;
 

@@ -43,3 +43,13 @@ describe('RPC client types', () => {
     expect(typeof never).toBe('function');
   });
 });
+
+describe('an untyped RPC client', () => {
+  it('takes any arguments and gives unknown results', () => {
+    const client = new RpcClient(async () => ({}) as RpcDriver, { topic: 'compute' });
+    expectTypeOf(client.call('anything', { x: 1 })).toEqualTypeOf<Promise<unknown>>();
+    expectTypeOf(client.call('anything', [1, 'two'])).toEqualTypeOf<Promise<unknown>>();
+    expectTypeOf(client.proxy.whatever).parameters.toEqualTypeOf<[args: Record<string, unknown> | readonly unknown[]]>();
+    expect(typeof client.prepare).toBe('function');
+  });
+});
