@@ -2,9 +2,9 @@
 // SQLite file, the time server and the file transfer over direct TCP (the transfer interrupted and resumed).
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ROOT, runProcess, spawnCli, spawnProcess, type Spawned } from '../helpers/processes.js';
+import { freePort } from '../helpers/redis-server.js';
 import { tempDir, type TempDir } from '../helpers/temp.js';
 
 const TSX = `${ROOT}node_modules/.bin/tsx`;
@@ -19,16 +19,6 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) d.remove();
 });
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 const tsx = (script: string, args: string[], env: Record<string, string> = {}) => runProcess(TSX, [script, ...args], { ...process.env, ...env }, ROOT);
 

@@ -1,24 +1,13 @@
 // The RPC command line: `celeriac serve` (tcp, http, a topic on the broker), `celeriac rpc call|list` against
 // each (the --secret guards tcp:// with an HMAC challenge and http:// as a bearer token), `celeriac gateway` in
 // front of a topic; bad JSON, unknown methods and bad flags exit 2.
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, runCli, spawnCli, type Spawned } from '../helpers/processes.js';
+import { freePort } from '../helpers/redis-server.js';
 import { tempDir, type TempDir } from '../helpers/temp.js';
 
 const SERVICE = `${ROOT}tests/fixtures/rpc/service.ts`;
 
-/** A port nothing listens on right now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 async function stop(p: Spawned | undefined): Promise<number | null> {
   if (!p) return null;
