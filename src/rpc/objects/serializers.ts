@@ -137,7 +137,7 @@ function parsePythonJson(text: string): unknown {
       } else {
         const m = /^(-?Infinity|NaN)/.exec(text.slice(i, i + 9));
         if (m) {
-          out += `"\u0000${m[1] ?? ''}"`;
+          out += `"\\u0000${m[1] ?? ''}"`;
           i += (m[1] ?? '').length - 1;
         } else out += c;
       }
