@@ -76,3 +76,10 @@ export {
   buildEvent, parseEventMessage, parseEventBody, eventRoutingKey, eventGroup, EVENT_TYPES, EVENT_EXCHANGE, HEARTBEAT_FREQ,
   type AnyEvent, type CeleryEvent, type EventType, type EventFieldMap, type FieldsOf, type StandardFields, type WorkerFields, type TaskSentFields, type TaskReceivedFields, type TaskErrorFields,
 } from './protocol/events.js';
+export * from './rpc/objects/index.js';
+export {
+  startNameServer, locateNameServer, NameRegistry, NameServerObject, MemoryNameStorage, SqliteNameStorage, openNameStorage,
+  startBroadcastResponder, discoverNameServer, BROADCAST_PORT,
+  type NameServerOptions, type RunningNameServer, type LocateNameServerOptions, type NameStorage, type NameEntry, type Registration,
+  type ListFilter, type RemoveSpec, type RegisterOptions, type BroadcastResponder, type DiscoverOptions,
+} from './rpc/naming/index.js';
