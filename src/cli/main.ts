@@ -11,6 +11,7 @@ import { registerEvents } from './events.js';
 import { registerInspect } from './inspect.js';
 import { registerStatus } from './status.js';
 import { registerList } from './list.js';
+import { registerNs } from './ns.js';
 import { registerPurge } from './purge.js';
 import { registerResult } from './result.js';
 import { UsageError } from './usage.js';
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
   registerStatus(program);
   registerEvents(program);
   registerDashboard(program);
+  registerNs(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }
