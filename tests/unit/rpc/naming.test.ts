@@ -8,6 +8,9 @@ import { NamingError } from '../../../src/errors.js';
 import { compileRegex, NAMESERVER_NAME, NameRegistry } from '../../../src/rpc/naming/registry.js';
 import { MemoryNameStorage, type NameStorage } from '../../../src/rpc/naming/storage.js';
 import { openNameStorage, SqliteNameStorage } from '../../../src/rpc/naming/sqlite-storage.js';
+import { NameServerObject } from '../../../src/rpc/naming/nameserver.js';
+import { PythonException, PyroURI } from '../../../src/rpc/objects/index.js';
+import { membersOf } from '../../../src/rpc/objects/members.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'celeriac-naming-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -175,5 +178,47 @@ describe('compileRegex', () => {
     expect(compileRegex('a|b').test('bx')).toBe(true);
     expect(compileRegex('(?P<x>a)(?P=x)').test('aa')).toBe(true);
     expect(compileRegex('\\Aab\\Z').test('abc')).toBe(false);
+  });
+});
+
+describe("NameServerObject ('Pyro.NameServer' as the daemon serves it)", () => {
+  it("answers in Pyro4's shapes and raises Pyro4's exception classes", () => {
+    const registry = new NameRegistry();
+    const ns = new NameServerObject(registry);
+    ns.register('a.b', new PyroURI(U('x')), false, ['m']);
+    const found = ns.lookup('a.b');
+    expect(found).toBeInstanceOf(PyroURI);
+    expect(String(found)).toBe(U('x'));
+    expect(ns.lookup('a.b', true)).toEqual([new PyroURI(U('x')), ['m']]);
+    expect(ns.list()).toEqual({ 'a.b': U('x') });
+    expect(ns.list(null, null, null, ['m'], true)).toEqual({ 'a.b': [U('x'), ['m']] });
+    expect(ns.count()).toBe(1);
+    expect(ns.ping()).toBeNull();
+    const err = (() => {
+      try {
+        ns.lookup('zz');
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
+    expect(err).toBeInstanceOf(PythonException);
+    expect((err as PythonException).pythonClass).toBe('Pyro4.errors.NamingError');
+    expect(() => ns.list('a', 'b')).toThrow(RangeError); // leaves as builtins.ValueError
+    expect(ns.remove('a.b')).toBe(1);
+  });
+
+  it('refuses remote writes with the reason when write-protected, and still reads', () => {
+    const registry = new NameRegistry();
+    registry.register('kept', U('k'));
+    const ns = new NameServerObject(registry, 'this name server is read-only');
+    expect(() => ns.register('x', U('x'))).toThrow(/register refused: this name server is read-only/);
+    expect(() => ns.set_metadata('kept', ['t'])).toThrow(/set_metadata refused/);
+    expect(() => ns.remove('kept')).toThrow(/remove refused/);
+    expect(String(ns.lookup('kept'))).toBe(U('k'));
+  });
+
+  it('exposes exactly the methods of Pyro4.naming.NameServer', () => {
+    expect(membersOf(new NameServerObject(new NameRegistry())).meta.methods).toEqual(['count', 'list', 'lookup', 'ping', 'register', 'remove', 'set_metadata']);
   });
 });
