@@ -2,7 +2,7 @@
  * The name server, wire-compatible with Pyro4 4.82's: the registry (name -> URI + metadata) in memory or SQLite,
  * the remote object 'Pyro.NameServer' on a Daemon, write protection, UDP broadcast discovery, and locating one.
  */
-export { NameRegistry, NAMESERVER_NAME, compileRegex, type Registration, type ListFilter, type RemoveSpec, type RegisterOptions } from './registry.js';
+export { NameRegistry, compileRegex, type Registration, type ListFilter, type RemoveSpec, type RegisterOptions } from './registry.js';
 export { MemoryNameStorage, type NameStorage, type NameEntry, type StorageQuery } from './storage.js';
 export { SqliteNameStorage, openNameStorage } from './sqlite-storage.js';
 export { NameServerObject, NAMESERVER_METADATA } from './nameserver.js';

@@ -4,10 +4,11 @@
  * `server.ts` exposes it as the remote object 'Pyro.NameServer' with Pyro4's method names and shapes.
  */
 import { NamingError } from '../../errors.js';
+import { NAMESERVER_NAME, PyroURI } from '../objects/uri.js';
 import { MemoryNameStorage, type NameEntry, type NameStorage, type StorageQuery } from './storage.js';
 
-/** The name the name server registers itself under (Pyro4's constants.NAMESERVER_NAME); never removed. */
-export const NAMESERVER_NAME = 'Pyro.NameServer';
+/** The name server's own entry (Pyro4's constants.NAMESERVER_NAME) is never removed. */
+export { NAMESERVER_NAME };
 
 /** One registration as the registry hands it out: metadata as a sorted list. */
 export interface Registration {
@@ -129,19 +130,12 @@ function checkName(name: unknown): asserts name is string {
   if (typeof name !== 'string') throw new TypeError('name must be a str');
 }
 
-/** Pyro4's URI grammar: PYRO:object@host:port (or @./u:socket), PYRONAME:name[@host[:port]], PYROMETA:tags[@...]. */
-const URI_RE = /^([Pp][Yy][Rr][Oo][a-zA-Z]*):(\S+?)(@(.+))?$/;
-
+/** Refuses what Pyro4's URI class refuses (PYRO:objectid@host:port, PYRONAME:name[@host:port], PYROMETA:tags[@...]). */
 function checkUri(uri: string): void {
-  const m = URI_RE.exec(uri);
-  const protocol = m?.[1]?.toUpperCase();
-  const location = m?.[4];
-  if (!m || !['PYRO', 'PYRONAME', 'PYROMETA'].includes(protocol ?? '')) throw new NamingError(`invalid uri: ${uri} (expected PYRO:objectid@host:port)`);
-  if (protocol === 'PYRO' && !location) throw new NamingError(`invalid uri: ${uri} (a PYRO: uri needs @host:port)`);
-  if (location && !location.startsWith('./u:')) {
-    const port = /^(?:\[[0-9a-fA-F:%]+\]|[^:[\]]*)(?::(.*))?$/.exec(location);
-    if (!port) throw new NamingError(`invalid uri: ${uri} (bad location '${location}')`);
-    if (port[1] !== undefined && !/^\d+$/.test(port[1])) throw new NamingError(`invalid port in uri: ${uri}`);
+  try {
+    new PyroURI(uri);
+  } catch (err) {
+    throw new NamingError(`cannot register ${JSON.stringify(uri)}: ${(err as Error).message}`);
   }
 }
 
