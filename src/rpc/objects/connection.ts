@@ -20,6 +20,7 @@ export interface ConnectionHandlers {
 export class PyroConnection {
   private buffer: Buffer | null = null;
   private closed = false;
+  private corked = false;
   readonly peer: string;
 
   constructor(
@@ -57,11 +58,21 @@ export class PyroConnection {
     this.buffer = buf.length > 0 ? buf : null;
   }
 
-  /** Encodes and writes a message (signed when the connection has an HMAC key). */
+  /** Encodes and writes a message (signed when the connection has an HMAC key); writes of one tick go out together. */
   send(message: PyroMessage): void {
     if (this.closed) throw new RpcConnectionError(`the connection to ${this.peer} is closed`);
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(this.uncork);
+    }
     this.socket.write(encodeMessage(message, this.options.hmacKey));
   }
+
+  private readonly uncork = (): void => {
+    this.corked = false;
+    this.socket.uncork();
+  };
 
   /** Closes the socket; `err` is passed to onClose (a frame error, a refused handshake). */
   close(err?: Error): void {

@@ -72,6 +72,8 @@ export class Daemon {
   private readonly maxMessageSize: number;
   private location: string | undefined;
   private closed = false;
+  private readonly corrPrefix = randomBytes(8);
+  private corrCount = 0n;
 
   constructor(private readonly options: DaemonOptions = {}) {
     this.hmacKey = options.secret === undefined ? undefined : Buffer.from(options.secret);
@@ -218,8 +220,15 @@ export class Daemon {
     void this.invoke(client, m);
   }
 
+  /** The request's correlation id, or a new one (as Pyro4 does): 8 random bytes of this daemon and a counter. */
   private corr(m: PyroMessage): Map<string, Buffer> {
-    return new Map([['CORR', m.annotations.get('CORR') ?? randomBytes(16)]]);
+    let id = m.annotations.get('CORR');
+    if (!id) {
+      id = Buffer.allocUnsafe(16);
+      this.corrPrefix.copy(id, 0);
+      id.writeBigUInt64BE(++this.corrCount, 8);
+    }
+    return new Map([['CORR', id]]);
   }
 
   private send(client: Client, m: PyroMessage): void {

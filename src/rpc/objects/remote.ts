@@ -186,21 +186,23 @@ function member(core: ProxyCore, name: string): unknown {
 
 /** A call's promise that can also be iterated with `for await` when the result is a remote iterator or a list. */
 function callResult(pending: Promise<unknown>): Promise<unknown> {
-  return Object.assign(pending, {
-    [Symbol.asyncIterator]: (): AsyncIterator<unknown> => {
-      let it: AsyncIterator<unknown> | undefined;
-      return {
-        async next() {
-          it ??= toIterator(await pending);
-          return it.next();
-        },
-        async return() {
-          if (it?.return) return it.return();
-          return { done: true, value: undefined };
-        },
-      };
+  (pending as unknown as Record<symbol, unknown>)[Symbol.asyncIterator] = iterateResult;
+  return pending;
+}
+
+function iterateResult(this: Promise<unknown>): AsyncIterator<unknown> {
+  const pending = this;
+  let it: AsyncIterator<unknown> | undefined;
+  return {
+    async next() {
+      it ??= toIterator(await pending);
+      return it.next();
     },
-  });
+    async return() {
+      if (it?.return) return it.return();
+      return { done: true, value: undefined };
+    },
+  };
 }
 
 function toIterator(v: unknown): AsyncIterator<unknown> {
