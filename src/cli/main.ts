@@ -12,6 +12,7 @@ import { registerGateway } from './gateway.js';
 import { registerInspect } from './inspect.js';
 import { registerStatus } from './status.js';
 import { registerList } from './list.js';
+import { registerNs } from './ns.js';
 import { registerPurge } from './purge.js';
 import { registerResult } from './result.js';
 import { registerRpc } from './rpc.js';
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
   registerServe(program);
   registerRpc(program);
   registerGateway(program);
+  registerNs(program);
   const override = (cmds: readonly Command[]): void => {
     for (const cmd of cmds) {
       cmd.exitOverride();
