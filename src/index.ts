@@ -79,3 +79,4 @@ export {
 export * from './rpc/index.js';
 export { AppRpc, type AppRpcClientOptions, type AppRpcServerTarget } from './app/rpc.js';
 export { createGateway, createRequestListener, type Gateway, type GatewayAuth, type GatewayOptions } from './rpc/http/index.js';
+export * from './rpc/protobuf/index.js';

@@ -16,6 +16,7 @@ import { registerPurge } from './purge.js';
 import { registerResult } from './result.js';
 import { registerRpc } from './rpc.js';
 import { registerServe } from './serve.js';
+import { registerStubs } from './stubs.js';
 import { UsageError } from './usage.js';
 import { registerWorker } from './worker.js';
 
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
   registerServe(program);
   registerRpc(program);
   registerGateway(program);
+  registerStubs(program);
   const override = (cmds: readonly Command[]): void => {
     for (const cmd of cmds) {
       cmd.exitOverride();
