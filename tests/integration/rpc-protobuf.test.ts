@@ -127,6 +127,20 @@ describe('generated stubs over tcp://', () => {
     await expect(partialClient.ping({ payload: new Uint8Array(0), sentAtMs: '0' })).rejects.toBeInstanceOf(NoSuchMethodError);
   });
 
+  it('sends casts as protobuf too (one-way: the implementation runs, nobody waits)', async () => {
+    let seen!: (request: PingRequest) => void;
+    const arrived = new Promise<PingRequest>((resolve) => (seen = resolve));
+    const lobby = new (class extends TestLobby {
+      override ping(request: PingRequest): PingReply {
+        seen(request);
+        return super.ping(request);
+      }
+    })();
+    const { url } = await startLobby(lobby);
+    await lobbyClient(url).rpc.cast('ping', { payload: Buffer.from('one way'), sentAtMs: '7' } as never);
+    expect(await arrived).toEqual({ payload: Buffer.from('one way'), sentAtMs: '7' });
+  });
+
   it('serves JSON callers too (celeriac rpc call), their arguments checked against the request type', async () => {
     const { url } = await startLobby();
     const json = createTcpDriver(url, {});
