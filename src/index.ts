@@ -86,3 +86,4 @@ export {
   type NameServerOptions, type RunningNameServer, type LocateNameServerOptions, type NameStorage, type NameEntry, type Registration,
   type ListFilter, type RemoveSpec, type RegisterOptions, type BroadcastResponder, type DiscoverOptions,
 } from './rpc/naming/index.js';
+export * from './rpc/protobuf/index.js';

@@ -17,6 +17,7 @@ import { registerPurge } from './purge.js';
 import { registerResult } from './result.js';
 import { registerRpc } from './rpc.js';
 import { registerServe } from './serve.js';
+import { registerStubs } from './stubs.js';
 import { UsageError } from './usage.js';
 import { registerWorker } from './worker.js';
 
@@ -43,6 +44,7 @@ export function buildProgram(): Command {
   registerRpc(program);
   registerGateway(program);
   registerNs(program);
+  registerStubs(program);
   const override = (cmds: readonly Command[]): void => {
     for (const cmd of cmds) {
       cmd.exitOverride();
