@@ -11,6 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Celeriac } from '../../src/index.js';
 import { NoSuchMethodError, RemoteError } from '../../src/errors.js';
 import { CodecId, encodeFrame, FrameReader, FrameType, type Frame } from '../../src/rpc/framing.js';
+import { protobufCodec } from '../../src/rpc/protobuf/codec.js';
 import { loadProtoService } from '../../src/rpc/protobuf/schema.js';
 import { protoClient, type ProtoClientHandle } from '../../src/rpc/protobuf/stubs.js';
 import type { RpcServer } from '../../src/rpc/server.js';
@@ -20,7 +21,8 @@ import {
   createGameServiceClient, createGameServiceServer, GameServiceBase,
   type ConnectServerReply, type ConnectServerRequest, type ListServersReply, type ListServersRequest, type PingReply, type PingRequest,
 } from '../fixtures/proto/game-stubs.js';
-import { tempDir, type TempDir } from '../helpers/temp.js';
+import { rawPeer } from '../helpers/rpc-peer.js';
+import { tempDir, until, type TempDir } from '../helpers/temp.js';
 import { makeTestPki, type TestPki } from '../helpers/tls-certs.js';
 
 const GAME_PROTO = 'tests/fixtures/proto/game.proto';
@@ -181,19 +183,8 @@ describe('generated stubs over tls://', () => {
   });
 });
 
-/** A raw socket that records the frames the server sends until it closes. */
-function rawPeer(url: string): { socket: Socket; frames: Frame[]; closed: Promise<Frame[]> } {
-  const socket = connect(Number(new URL(url).port), '127.0.0.1');
-  const reader = new FrameReader();
-  const frames: Frame[] = [];
-  socket.on('data', (chunk) => frames.push(...reader.push(chunk)));
-  socket.on('error', () => undefined);
-  const closed = new Promise<Frame[]>((resolve) => socket.on('close', () => resolve(frames)));
-  return { socket, frames, closed };
-}
-
 describe('hostile protobuf bodies', () => {
-  it('closes only the sender of a body that is not protobuf while another client is served', async () => {
+  it('answers a body that is not protobuf with an error, ends a cast sender, while another client is served', async () => {
     const { lobby, url } = await startLobby();
     const client = lobbyClient(url);
     const slow = client.connectServer({ ...connectArgs, playerName: 'slow' });
@@ -203,14 +194,25 @@ describe('hostile protobuf bodies', () => {
       Buffer.from(Request.encode({ method: 'connect_server', namespace: 'game.GameService', args: Buffer.from([0x0a, 0xff, 0xff, 0xff]) }).finish()), // arguments cut short
       randomBytes(512),
     ];
+    const codec = protobufCodec(loadProtoService(GAME_PROTO, 'game.GameService'));
     for (const body of bodies) {
+      // The frame is sound, its body is not: that call is answered with an error (google.rpc.Status), the
+      // connection stays open for the next call.
       const peer = rawPeer(url);
       peer.socket.write(encodeFrame(FrameType.REQUEST, 1, CodecId.PROTOBUF, body));
-      const frames = await peer.closed;
-      const last = frames.at(-1) as Frame;
-      expect(last.type).toBe(FrameType.GOAWAY);
-      expect(JSON.parse(last.body.toString())).toMatchObject({ code: 'E_RPC_FRAME', message: expect.stringMatching(/request body is not valid protobuf/) });
+      await until(() => peer.frames.some((f) => f.type === FrameType.ERROR));
+      const error = peer.frames.find((f) => f.type === FrameType.ERROR) as Frame;
+      expect(error.id).toBe(1);
+      expect(codec.decode(error.body, 'error')).toMatchObject({ type: 'InvalidRequest', message: expect.stringMatching(/request body is not valid protobuf/) });
+      expect(peer.socket.destroyed).toBe(false);
+      peer.socket.destroy();
     }
+    // A cast with such a body has no answer to carry the error: that connection ends, with the reason.
+    const caster = rawPeer(url);
+    caster.socket.write(encodeFrame(FrameType.CAST, 2, CodecId.PROTOBUF, randomBytes(64)));
+    const last = (await caster.closed).at(-1) as Frame;
+    expect(last.type).toBe(FrameType.GOAWAY);
+    expect(JSON.parse(last.body.toString())).toMatchObject({ code: 'E_RPC_FRAME', message: expect.stringMatching(/request body is not valid protobuf/) });
     // The other client's call was running all along; it and new calls are answered
     lobby.release();
     expect((await slow).sessionToken).toBe('token-slow');
