@@ -142,3 +142,28 @@ export function openSocket(endpoint: Endpoint, tlsOptions: RpcTlsOptions | undef
     }
   });
 }
+
+/** Starts a daemon's server: TCP, TLS (client certificates when `requestCert`) or a unix socket. */
+export function listen(
+  where: { host?: string; port?: number; unixSocket?: string; tls?: RpcTlsOptions },
+  onSocket: (socket: net.Socket) => void,
+  onTlsError: (err: Error, peer: string) => void,
+): { server: net.Server; ready: Promise<void> } {
+  let server: net.Server;
+  if (where.tls) {
+    const { requestCert, rejectUnauthorized: _r, servername: _s, ...secure } = where.tls;
+    server = tls.createServer({ ...secure, requestCert: requestCert ?? false, rejectUnauthorized: requestCert ?? false }, onSocket);
+    server.on('tlsClientError', (err: Error, socket: tls.TLSSocket) => onTlsError(err, socket.remoteAddress ?? 'tls client'));
+  } else server = net.createServer(onSocket);
+  const ready = new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    const done = (): void => {
+      server.off('error', reject);
+      resolve();
+    };
+    if (where.unixSocket) server.listen(where.unixSocket, done);
+    else server.listen(where.port ?? 0, where.host ?? 'localhost', done);
+  });
+  ready.catch(() => undefined);
+  return { server, ready };
+}

@@ -6,10 +6,9 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import net from 'node:net';
-import tls from 'node:tls';
 import { FrameError, RpcError, type RpcAuthError } from '../../errors.js';
 import type { RpcTlsOptions } from '../types.js';
-import { DEFAULT_MAX_MESSAGE_SIZE, decompressed, maybeCompress, PyroConnection } from './connection.js';
+import { DEFAULT_MAX_MESSAGE_SIZE, decompressed, listen, maybeCompress, PyroConnection } from './connection.js';
 import { Dispatcher, type Session } from './dispatch.js';
 import { PythonException } from './exceptions.js';
 import { REGISTRATION } from './members.js';
@@ -85,21 +84,10 @@ export class Daemon {
     this.dispatcher = new Dispatcher(this.objects, this.streams, () => `${DAEMON_NAME} bound on ${this.locationStr}, ${this.objects.size + 1} objects registered. Servertype: celeriac (Node.js)`);
     const cb = options.callbackOptions ?? (options.secret === undefined ? {} : { secret: options.secret });
     this.hooks = wireHooks(cb, () => undefined, this.revived);
-    const onSocket = (socket: net.Socket): void => this.accept(socket);
-    if (options.tls) {
-      const { requestCert, rejectUnauthorized: _r, servername: _s, ...secure } = options.tls;
-      this.server = tls.createServer({ ...secure, requestCert: requestCert ?? false, rejectUnauthorized: requestCert ?? false }, onSocket);
-      this.server.on('tlsClientError', (err: Error, socket: tls.TLSSocket) => this.report(err, socket.remoteAddress ?? 'tls client'));
-    } else this.server = net.createServer(onSocket);
-    this.ready = new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      const done = (): void => {
-        this.server.off('error', reject);
-        this.location = this.listenLocation();
-        resolve();
-      };
-      if (options.unixSocket) this.server.listen(options.unixSocket, done);
-      else this.server.listen(options.port ?? 0, options.host ?? 'localhost', done);
+    const listening = listen(options, (socket) => this.accept(socket), (err, peer) => this.report(err, peer));
+    this.server = listening.server;
+    this.ready = listening.ready.then(() => {
+      this.location = this.listenLocation();
     });
     this.ready.catch(() => undefined);
   }

@@ -4,7 +4,8 @@
  */
 export { Daemon, type DaemonOptions } from './daemon.js';
 export { behavior, callback, expose, oneway, params, type Behavior, type InstanceMode } from './members.js';
-export { RemoteIterator, type ProxyOptions } from './proxy.js';
+export { RemoteIterator } from './iterator.js';
+export type { ProxyOptions } from './proxy.js';
 export {
   coreOf,
   proxy,

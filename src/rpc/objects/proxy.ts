@@ -7,10 +7,11 @@ import { NoSuchMethodError, PyroProtocolError, RemoteError, RpcAuthError, RpcCon
 import { sleep } from '../../util/sleep.js';
 import type { RpcTlsOptions } from '../types.js';
 import { DEFAULT_MAX_MESSAGE_SIZE, decompressed, maybeCompress, openSocket, PyroConnection, type Endpoint } from './connection.js';
-import { marshalString } from './refusal.js';
+import { connectFailReason } from './refusal.js';
 import { SERIALIZERS, type PyroSerializer, type WireHooks } from './serializers.js';
-import { DAEMON_NAME, NAMESERVER_NAME, NS_PORT, PyroURI } from './uri.js';
-import { FLAG, MSG, SERIALIZER_ID, type PyroMessage } from './wire.js';
+import { RemoteIterator } from './iterator.js';
+import { NAMESERVER_NAME, NS_PORT, PyroURI } from './uri.js';
+import { FLAG, MSG, type PyroMessage } from './wire.js';
 
 export interface ProxyOptions {
   /** Pyro4's HMAC key (`_pyroHmacKey`): every message is signed and checked; the daemon must have the same. */
@@ -112,7 +113,7 @@ export class ProxyCore {
       const m = await reply;
       const data = decompressed(m, this.options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE);
       if (m.type === MSG.CONNECTFAIL) {
-        const reason = this.reason(m.serializerId, data);
+        const reason = connectFailReason(m.serializerId, data);
         const Err = /hmac/i.test(reason) ? RpcAuthError : PyroProtocolError;
         throw new Err(`connection to ${where} rejected: ${reason}`);
       }
@@ -130,17 +131,6 @@ export class ProxyCore {
     this.conn = conn;
     socket.unref();
     return conn;
-  }
-
-  private reason(serializerId: number, data: Buffer): string {
-    try {
-      const s = SERIALIZERS.json.id === serializerId ? SERIALIZERS.json : SERIALIZERS.msgpack.id === serializerId ? SERIALIZERS.msgpack : undefined;
-      if (s) return String(s.loads(data));
-      if (serializerId === SERIALIZER_ID.marshal) return marshalString(data) ?? '(reason in an undecodable marshal reply)';
-    } catch {
-      /* fall through */
-    }
-    return `(reason in serializer ${serializerId}, not decoded)`;
   }
 
   /** PYRONAME / PYROMETA: asks the name server (Pyro.NameServer on the URI's location) for the PYRO URI. */
@@ -318,39 +308,4 @@ export class ProxyCore {
 export function parseMeta(meta: Record<string, unknown>): Metadata {
   const set = (v: unknown): Set<string> => new Set(Array.isArray(v) ? v.map(String) : []);
   return { methods: set(meta['methods']), oneway: set(meta['oneway']), attrs: set(meta['attrs']) };
-}
-
-/** A remote iterator (Pyro4 item streaming): each step is get_next_stream_item on the daemon; break closes it. */
-export class RemoteIterator<T = unknown> implements AsyncIterableIterator<T> {
-  private done = false;
-  constructor(private readonly core: ProxyCore, readonly streamId: string) {}
-
-  async next(): Promise<IteratorResult<T>> {
-    if (this.done) return { done: true, value: undefined };
-    try {
-      const value = (await this.core.invoke('get_next_stream_item', [this.streamId], {}, { objectId: DAEMON_NAME })) as T;
-      return { done: false, value };
-    } catch (err) {
-      if (err instanceof RemoteError && (err.remoteType === 'StopIteration' || err.remoteType === 'GeneratorExit')) {
-        this.done = true;
-        return { done: true, value: undefined };
-      }
-      this.done = true;
-      throw err;
-    }
-  }
-
-  /** Stops early: tells the daemon to drop the stream (close_stream, oneway). */
-  async return(): Promise<IteratorResult<T>> {
-    if (!this.done && this.core.connected) {
-      this.done = true;
-      await this.core.invoke('close_stream', [this.streamId], {}, { objectId: DAEMON_NAME, flags: FLAG.ONEWAY }).catch(() => undefined);
-    }
-    this.done = true;
-    return { done: true, value: undefined };
-  }
-
-  [Symbol.asyncIterator](): this {
-    return this;
-  }
 }

@@ -7,7 +7,8 @@
 import { RpcError } from '../../errors.js';
 import { ExceptionWrapper } from './exceptions.js';
 import { REGISTRATION } from './members.js';
-import { ProxyCore, RemoteIterator, type CoreEnv, type Metadata, type ProxyOptions } from './proxy.js';
+import { RemoteIterator } from './iterator.js';
+import { ProxyCore, type CoreEnv, type Metadata, type ProxyOptions } from './proxy.js';
 import type { WireHooks } from './serializers.js';
 import type { PyroURI } from './uri.js';
 import { FLAG } from './wire.js';
