@@ -13,6 +13,7 @@ const only = (name, from, allowed, comment) => ({
 
 const BROKERS = 'memory|sqlite|redis|amqp';
 const STORES = 'memory|sqlite|redis|rpc';
+const RPC_DRIVERS = 'tcp|http';
 
 module.exports = {
   forbidden: [
@@ -38,7 +39,7 @@ module.exports = {
     only('rpc', '^src/rpc/', '^src/(rpc/|transport/[^/]+\\.ts$|protocol/|util/|errors\\.ts$)', 'RPC rides on the transport interface; app.rpc composes it (app/ imports rpc/, never the reverse).'),
     only('cli-and-dashboard', '^src/(cli|dashboard)/', '^src/((cli|dashboard)/|index\\.ts$|builtins\\.ts$)', 'Front ends use the public API only.'),
     only('testing', '^src/testing/', '^src/(testing/|index\\.ts$|transport/memory/|transport/conformance\\.ts$|backend/conformance\\.ts$)', 'Testing helpers use the public API.'),
-    only('builtins', '^src/builtins\\.ts$', `^src/(app/celeriac\\.ts$|transport/(${BROKERS})/|backend/(${STORES})/)`, 'builtins.ts only names plug-ins.'),
+    only('builtins', '^src/builtins\\.ts$', `^src/(app/celeriac\\.ts$|transport/(${BROKERS})/|backend/(${STORES})/|rpc/(${RPC_DRIVERS})/)`, 'builtins.ts only names plug-ins.'),
     {
       name: 'nothing-imports-front-ends',
       severity: 'error',

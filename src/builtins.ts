@@ -1,10 +1,10 @@
 /**
- * The one file that names the built-in brokers and result backends: URL scheme to a lazy import, so an
- * app loads only the driver it uses.
+ * The one file that names the built-in brokers, result backends and RPC drivers: URL scheme to a lazy
+ * import, so an app loads only the driver it uses.
  */
 import type { Plugins } from './app/celeriac.js';
 
-export function registerBuiltins({ transports, backends }: Plugins): void {
+export function registerBuiltins({ transports, backends, rpc }: Plugins): void {
   transports
     .register('memory', async () => (await import('./transport/memory/index.js')).createTransport)
     .register('sqlite', async () => (await import('./transport/sqlite/index.js')).createTransport)
@@ -21,4 +21,17 @@ export function registerBuiltins({ transports, backends }: Plugins): void {
     .register('rediss', async () => (await import('./backend/redis/index.js')).createBackend)
     .register('redis+socket', async () => (await import('./backend/redis/index.js')).createBackend)
     .register('rpc', async () => (await import('./backend/rpc/index.js')).createBackend);
+  // RPC over HTTP: plain http(s) is JSON-RPC 2.0 (params by name, typed error data, batches); XML-RPC is asked for by name.
+  const jsonRpc = async () => (await import('./rpc/http/index.js')).createJsonRpcDriver;
+  const xmlRpc = async () => (await import('./rpc/http/index.js')).createXmlRpcDriver;
+  const tcp = async () => (await import('./rpc/tcp/index.js')).createTcpDriver;
+  rpc
+    .register('tcp', tcp)
+    .register('tls', tcp)
+    .register('http', jsonRpc)
+    .register('https', jsonRpc)
+    .register('jsonrpc+http', jsonRpc)
+    .register('jsonrpc+https', jsonRpc)
+    .register('xmlrpc+http', xmlRpc)
+    .register('xmlrpc+https', xmlRpc);
 }

@@ -76,3 +76,6 @@ export {
   buildEvent, parseEventMessage, parseEventBody, eventRoutingKey, eventGroup, EVENT_TYPES, EVENT_EXCHANGE, HEARTBEAT_FREQ,
   type AnyEvent, type CeleryEvent, type EventType, type EventFieldMap, type FieldsOf, type StandardFields, type WorkerFields, type TaskSentFields, type TaskReceivedFields, type TaskErrorFields,
 } from './protocol/events.js';
+export * from './rpc/index.js';
+export { AppRpc, type AppRpcClientOptions, type AppRpcServerTarget } from './app/rpc.js';
+export { createGateway, createRequestListener, type Gateway, type GatewayAuth, type GatewayOptions } from './rpc/http/index.js';

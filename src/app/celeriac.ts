@@ -26,10 +26,14 @@ import { Control } from '../control/client.js';
 import { REVOKE_EXPIRES_MS } from '../control/revoked.js';
 import { SentEvents } from './sent-events.js';
 import { AppEvents } from './events.js';
+import { AppRpc } from './rpc.js';
+import type { RpcDriverFactory } from '../rpc/types.js';
 
 export interface Plugins {
   transports: PluginRegistry<TransportFactory>;
   backends: PluginRegistry<BackendFactory>;
+  /** RPC drivers of direct connections by URL scheme (`tcp`, `http`, ...). */
+  rpc: PluginRegistry<RpcDriverFactory>;
 }
 
 export interface CeleriacOptions extends ConfigInput {
@@ -58,6 +62,8 @@ export class Celeriac implements TaskSender, ResultSource {
   private replies: Promise<void> | undefined;
   /** Monitoring events: `app.events.receiver()`, `app.events.state()`, `app.events.dispatcher()`. */
   readonly events: AppEvents;
+  /** RPC between services: `app.rpc.client<Api>({ topic })`, `app.rpc.server({ topic, server }, [endpoint])`. */
+  readonly rpc: AppRpc;
   /** task-sent events, with `taskSendSentEvent`. */
   private readonly sentEvents: SentEvents | undefined;
   /** This app's reply queue (Celery's app.oid): reply_to of every task it sends; rpc:// results come back there. */
@@ -72,6 +78,7 @@ export class Celeriac implements TaskSender, ResultSource {
     this.plugins = {
       transports: new PluginRegistry<TransportFactory>('broker transport', (m) => new UnknownTransportError(m)),
       backends: new PluginRegistry<BackendFactory>('result backend', (m) => new ConfigError(m)),
+      rpc: new PluginRegistry<RpcDriverFactory>('RPC driver', (m) => new ConfigError(m)),
     };
     plugins?.(this.plugins);
     this.clock = clock ?? systemClock;
@@ -84,6 +91,10 @@ export class Celeriac implements TaskSender, ResultSource {
     this.control = control;
     const origin = `gen${process.pid}@${hostname()}`;
     this.events = new AppEvents(() => this.connection(), control.clock, origin);
+    this.rpc = new AppRpc({
+      drivers: this.plugins.rpc,
+      brokerDriver: async () => (await import('../rpc/broker/index.js')).createBrokerDriver(() => this.connection(), { exchange: this.conf.rpcExchange }),
+    });
     const sent = (this.sentEvents = this.conf.taskSendSentEvent ? new SentEvents(() => this.connection(), origin, control.clock) : undefined);
     this.router = new Router(this.conf.taskRoutes, this.conf.defaultQueue, (queue) => publishTarget(this.conf, queue));
     this.producer = new Producer({
@@ -242,6 +253,7 @@ export class Celeriac implements TaskSender, ResultSource {
 
   /** Closes the broker and backend connections. */
   async close(): Promise<void> {
+    await this.rpc.close().catch(() => undefined);
     await this.control.close().catch(() => undefined);
     await this.sentEvents?.close().catch(() => undefined);
     const [t, b] = [this.transport, this.backend];

@@ -8,11 +8,14 @@ import { registerCall } from './call.js';
 import { registerControl } from './control.js';
 import { registerDashboard } from './dashboard.js';
 import { registerEvents } from './events.js';
+import { registerGateway } from './gateway.js';
 import { registerInspect } from './inspect.js';
 import { registerStatus } from './status.js';
 import { registerList } from './list.js';
 import { registerPurge } from './purge.js';
 import { registerResult } from './result.js';
+import { registerRpc } from './rpc.js';
+import { registerServe } from './serve.js';
 import { UsageError } from './usage.js';
 import { registerWorker } from './worker.js';
 
@@ -20,7 +23,7 @@ const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.ur
 
 export function buildProgram(): Command {
   const program = new Command('celeriac')
-    .description('Distributed task queue for TypeScript, wire-compatible with Python Celery')
+    .description('Distributed task queue, RPC and remote objects for TypeScript, wire-compatible with Python Celery')
     .version(pkg.version, '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
@@ -35,7 +38,16 @@ export function buildProgram(): Command {
   registerStatus(program);
   registerEvents(program);
   registerDashboard(program);
-  for (const cmd of program.commands) cmd.exitOverride();
+  registerServe(program);
+  registerRpc(program);
+  registerGateway(program);
+  const override = (cmds: readonly Command[]): void => {
+    for (const cmd of cmds) {
+      cmd.exitOverride();
+      override(cmd.commands);
+    }
+  };
+  override(program.commands);
   return program;
 }
 

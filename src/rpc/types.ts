@@ -77,6 +77,11 @@ export interface RpcListener {
 export interface ListenOptions {
   /** How often a waiting caller is told that its call still runs (oslo's call monitor), ms; 0 = never. */
   heartbeatInterval?: number;
+  /**
+   * Requests this listener runs at once (over a broker also the most it holds unstarted: the rest stay with
+   * the broker for the topic's other servers); default: the driver's.
+   */
+  concurrency?: number;
 }
 
 /** Moves requests and outcomes; one per connection (a broker transport, a TCP peer, an HTTP URL). */
