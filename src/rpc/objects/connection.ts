@@ -84,6 +84,14 @@ export class PyroConnection {
     this.handlers.onClose(err);
   }
 
+  /** Drops the connection at once (the daemon closing): no error is reported. */
+  destroy(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.socket.destroy();
+    this.handlers.onClose(undefined);
+  }
+
   /** Ends the connection after what was written has been sent (a reply before closing). */
   endAfterWrite(): void {
     if (this.closed) return;

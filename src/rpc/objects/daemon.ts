@@ -172,7 +172,7 @@ export class Daemon {
     if (this.closed) return;
     this.closed = true;
     const stopped = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    for (const c of this.clients) c.conn.close();
+    for (const c of [...this.clients]) c.conn.destroy();
     this.clients.clear();
     this.streams.clear();
     for (const core of this.revived.values()) core.release();
