@@ -20,7 +20,7 @@ export interface ConnectionHandlers {
 export class PyroConnection {
   private buffer: Buffer | null = null;
   private closed = false;
-  private corked = false;
+  private outbox: Buffer[] = [];
   readonly peer: string;
 
   constructor(
@@ -58,25 +58,23 @@ export class PyroConnection {
     this.buffer = buf.length > 0 ? buf : null;
   }
 
-  /** Encodes and writes a message (signed when the connection has an HMAC key); writes of one tick go out together. */
+  /** Encodes and writes a message (signed when the connection has an HMAC key); messages of one tick go out in one write. */
   send(message: PyroMessage): void {
     if (this.closed) throw new RpcConnectionError(`the connection to ${this.peer} is closed`);
-    if (!this.corked) {
-      this.corked = true;
-      this.socket.cork();
-      process.nextTick(this.uncork);
-    }
-    this.socket.write(encodeMessage(message, this.options.hmacKey));
+    if (this.outbox.push(encodeMessage(message, this.options.hmacKey)) === 1) process.nextTick(this.flush);
   }
 
-  private readonly uncork = (): void => {
-    this.corked = false;
-    this.socket.uncork();
+  private readonly flush = (): void => {
+    const out = this.outbox;
+    this.outbox = [];
+    if (this.socket.destroyed || out.length === 0) return;
+    this.socket.write(out.length === 1 ? (out[0] as Buffer) : Buffer.concat(out));
   };
 
   /** Closes the socket; `err` is passed to onClose (a frame error, a refused handshake). */
   close(err?: Error): void {
     if (this.closed) return;
+    if (!err) this.flush();
     this.closed = true;
     this.buffer = null;
     if (err) this.socket.destroy();
@@ -95,6 +93,7 @@ export class PyroConnection {
   /** Ends the connection after what was written has been sent (a reply before closing). */
   endAfterWrite(): void {
     if (this.closed) return;
+    this.flush();
     this.closed = true;
     this.socket.end();
     this.handlers.onClose(undefined);
