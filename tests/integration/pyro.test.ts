@@ -306,6 +306,42 @@ describe('Pyro daemon and proxy (celeriac both sides)', () => {
     expect(await retrying.add(4, 4)).toBe(8); // maxRetries: sent again if the old connection turns out dead
   });
 
+  it('the daemon object, handshake validation, oneway errors reported, streams that outlive a reconnect', async () => {
+    const errors: { err: Error; method?: string }[] = [];
+    const d = daemon({
+      validateHandshake: (data) => {
+        if (data !== 'let me in') throw new Error('handshake refused: wrong password');
+        return 'welcome';
+      },
+      onError: (err, info) => errors.push({ err, ...(info.method ? { method: info.method } : {}) }),
+    });
+    @expose
+    class Noisy {
+      @oneway
+      explode(): void {
+        throw new Error('oneway went wrong');
+      }
+      *count(): Generator<number> {
+        for (let i = 0; ; i++) yield i;
+      }
+    }
+    const uri = await d.register(new Noisy(), 'noisy');
+    const refused = await px<Noisy>(uri).explode().catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(PyroProtocolError);
+    expect((refused as Error).message).toMatch(/rejected: handshake refused: wrong password/);
+    const p = px<Noisy>(uri, { handshake: 'let me in' });
+    await p.explode();
+    await until(() => errors.some((e) => e.method === 'explode'));
+    expect(errors.find((e) => e.method === 'explode')?.err.message).toBe('oneway went wrong');
+    const it = await p.count();
+    expect((await it.next()).value).toBe(0);
+    p._pyroRelease();
+    expect((await it.next()).value).toBe(1); // the proxy connects again; the stream lingered on the daemon
+    const own = px<{ registered(): string[]; info(): string }>(`PYRO:Pyro.Daemon@${new PyroURI(uri).location ?? ''}`, { handshake: 'let me in' });
+    expect(await own.registered()).toEqual(['Pyro.Daemon', 'noisy']);
+    expect(await own.info()).toMatch(/^Pyro\.Daemon bound on 127\.0\.0\.1:\d+, 2 objects registered/);
+  });
+
   it('HMAC: same key works both ways; a wrong or missing key is refused with RpcAuthError', async () => {
     const d = daemon({ secret: 'k1' });
     const uri = await d.register(new GreetingMaker(), 'g');

@@ -20,6 +20,6 @@ export {
   type RemoteStream,
   type Untyped,
 } from './remote.js';
-export { locateNS, type NameServerApi, type LocateOptions } from './naming.js';
+export { locateNS, resolve, type NameServerApi, type LocateOptions } from './naming.js';
 export { DAEMON_NAME, NAMESERVER_NAME, NS_PORT, PyroURI } from './uri.js';
 export { PythonException } from './exceptions.js';
