@@ -14,7 +14,7 @@ import { PythonException } from './exceptions.js';
 import { REGISTRATION } from './members.js';
 import { ProxyCore, type ProxyOptions } from './proxy.js';
 import { refusalException, refusalText } from './refusal.js';
-import { makeRemote, wireHooks, type Remote } from './remote.js';
+import { coreEnv, makeRemote, wireHooks, type Remote } from './remote.js';
 import { SERIALIZERS, serializerById, type PyroCall, type PyroSerializer, type WireHooks } from './serializers.js';
 import { StreamTable } from './streams.js';
 import { DAEMON_NAME } from './uri.js';
@@ -83,7 +83,7 @@ export class Daemon {
     this.streams = new StreamTable(options.iterStreamLinger ?? 30_000, options.iterStreamLifetime ?? 0);
     this.dispatcher = new Dispatcher(this.objects, this.streams, () => `${DAEMON_NAME} bound on ${this.locationStr}, ${this.objects.size + 1} objects registered. Servertype: celeriac (Node.js)`);
     const cb = options.callbackOptions ?? (options.secret === undefined ? {} : { secret: options.secret });
-    this.hooks = wireHooks(cb, () => undefined, this.revived);
+    this.hooks = wireHooks(cb, this.revived);
     const listening = listen(options, (socket) => this.accept(socket), (err, peer) => this.report(err, peer));
     this.server = listening.server;
     this.ready = listening.ready.then(() => {
@@ -151,7 +151,7 @@ export class Daemon {
   /** A proxy for one of this daemon's objects (Pyro4's daemon.proxyFor). */
   proxyFor<T>(targetOrId: object | string, options: ProxyOptions = {}): Remote<T> {
     const cb = this.options.secret === undefined ? {} : { secret: this.options.secret };
-    return makeRemote<T>(new ProxyCore(this.uriFor(targetOrId), { ...cb, ...options }, { hooks: (c) => wireHooks(c.options, (x) => c.children.add(x)) }));
+    return makeRemote<T>(new ProxyCore(this.uriFor(targetOrId), { ...cb, ...options }, coreEnv));
   }
 
   /** Autoproxy: the Pyro4.core.Proxy dict sent in place of a registered object. */

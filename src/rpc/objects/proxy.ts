@@ -60,8 +60,8 @@ export class ProxyCore {
   meta: Metadata | undefined;
   /** The PYRO URI of the current connection (a PYRONAME resolved). */
   bound: PyroURI | undefined;
-  /** Proxies that arrived in results of this one (released with it). */
-  readonly children = new Set<ProxyCore>();
+  /** Proxies that arrived in results of this one, by URI (one connection each; released with it). */
+  readonly children = new Map<string, ProxyCore>();
   readonly serializer: PyroSerializer;
   readonly hmacKey: Buffer | undefined;
   private conn: PyroConnection | undefined;
@@ -276,7 +276,7 @@ export class ProxyCore {
   release(): void {
     this.conn?.close();
     this.conn = undefined;
-    for (const c of this.children) c.release();
+    for (const c of this.children.values()) c.release();
     this.children.clear();
   }
 
