@@ -422,7 +422,7 @@ describe('hostile input', () => {
 
   it('closes on junk, wrong magic, bad checksum, lying sizes; answers refused serializers; keeps serving a busy client', async () => {
     const errors: Error[] = [];
-    const d = daemon({ maxMessageSize: 4096, onError: (e) => errors.push(e) });
+    const d = daemon({ maxMessageSize: 4096, handshakeTimeout: 300, onError: (e) => errors.push(e) });
     const uri = await d.register(new GreetingMaker(), 'g');
     const port = new PyroURI(uri).port ?? 0;
     const good = px<GreetingMaker>(uri);
@@ -437,6 +437,7 @@ describe('hostile input', () => {
     const connect = (serializerId: number, data: Buffer): Buffer => encodeMessage({ type: MSG.CONNECT, flags: 0, seq: 0, serializerId, annotations: new Map(), data });
 
     expect((await raw(port, Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'))).closed).toBe(true);
+    expect((await raw(port, Buffer.from('PY'))).closed).toBe(true); // silent after 2 bytes: closed at handshakeTimeout
     const bad = connect(2, jsonSerializer.dumps({ handshake: 'hello' }));
     bad.writeUInt16BE(bad.readUInt16BE(22) ^ 0xff, 22);
     expect(await raw(port, bad)).toEqual({ reply: Buffer.alloc(0), closed: true });

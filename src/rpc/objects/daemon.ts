@@ -42,6 +42,8 @@ export interface DaemonOptions {
   iterStreamLinger?: number;
   /** ms a remote iterator may live at all (Pyro4's ITER_STREAM_LIFETIME, default 0: no limit). */
   iterStreamLifetime?: number;
+  /** ms a new connection has to complete the connect handshake before it is closed (default 10 s; 0 = no limit). */
+  handshakeTimeout?: number;
   /** Checks a client's handshake data; returns the reply data, or throws to refuse the connection. */
   validateHandshake?: (data: unknown, peer: string) => unknown;
   /** Options of the proxies that arrive as arguments (callbacks); default: this daemon's secret. */
@@ -197,6 +199,13 @@ export class Daemon {
       },
     });
     this.clients.add(client);
+    const wait = this.options.handshakeTimeout ?? 10_000;
+    if (wait > 0) {
+      const timer = setTimeout(() => {
+        if (client.state !== 'ready') client.conn.close(new FrameError(`no Pyro handshake within ${wait} ms`));
+      }, wait);
+      timer.unref();
+    }
   }
 
   private onMessage(client: Client, m: PyroMessage, authError: RpcAuthError | undefined): void {
