@@ -209,12 +209,18 @@ export class Daemon {
   }
 
   private onMessage(client: Client, m: PyroMessage, authError: RpcAuthError | undefined): void {
-    if (client.state === 'new') return void this.handshake(client, m, authError);
+    if (client.state === 'new') return void this.handshake(client, m, authError).catch((err: Error) => this.fault(client, err));
     if (client.state === 'handshaking') return client.conn.close(new FrameError('a message arrived before the Pyro handshake was answered'));
     if (authError) return client.conn.close(authError);
     if (m.type === MSG.PING) return this.send(client, { type: MSG.PING, flags: 0, seq: m.seq, serializerId: m.serializerId, annotations: this.corr(m), data: Buffer.from('pong') });
     if (m.type !== MSG.INVOKE) return client.conn.close(new FrameError(`invalid msg type ${m.type} received`));
-    void this.invoke(client, m);
+    void this.invoke(client, m).catch((err: Error) => this.fault(client, err));
+  }
+
+  /** A failure while answering (not the method's own error): reported, and that client's connection closed. */
+  private fault(client: Client, err: Error): void {
+    this.report(err, client.conn.peer);
+    client.conn.close(err);
   }
 
   /** The request's correlation id, or a new one (as Pyro4 does): 8 random bytes of this daemon and a counter. */
