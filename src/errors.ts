@@ -20,6 +20,8 @@
  *    │    ├── PyroProtocolError        E_RPC_PYRO      no    a Pyro peer refused or broke the exchange: connection
  *    │    │                                                  rejected (connectfail), serializer not accepted, a
  *    │    │                                                  reply out of sequence, a stream that is gone
+ *    │    ├── NamingError              E_RPC_NAMING    no    a name server refused: unknown name, name taken,
+ *    │    │                                                  write-protected, no name server found
  *    │    └── RemoteError              E_RPC_REMOTE    no    the remote method raised: carries the remote type,
  *    │         │                                             module and stack, shown apart from the local one
  *    │         ├── NoSuchMethodError   E_RPC_NO_METHOD       no public method of that name on the endpoints
@@ -124,6 +126,14 @@ export class FrameError extends RpcError {
  */
 export class PyroProtocolError extends RpcError {
   override readonly code = 'E_RPC_PYRO';
+}
+
+/**
+ * A name server refused or could not be found (Pyro4's `NamingError`): unknown name, name already registered
+ * (safe register), a write without the write secret, a bad regex, or no name server answered.
+ */
+export class NamingError extends RpcError {
+  override readonly code = 'E_RPC_NAMING';
 }
 
 /** What a remote failure carries across the wire: enough to rebuild a typed error on the caller's side. */

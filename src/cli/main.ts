@@ -12,10 +12,12 @@ import { registerGateway } from './gateway.js';
 import { registerInspect } from './inspect.js';
 import { registerStatus } from './status.js';
 import { registerList } from './list.js';
+import { registerNs } from './ns.js';
 import { registerPurge } from './purge.js';
 import { registerResult } from './result.js';
 import { registerRpc } from './rpc.js';
 import { registerServe } from './serve.js';
+import { registerStubs } from './stubs.js';
 import { UsageError } from './usage.js';
 import { registerWorker } from './worker.js';
 
@@ -41,6 +43,8 @@ export function buildProgram(): Command {
   registerServe(program);
   registerRpc(program);
   registerGateway(program);
+  registerNs(program);
+  registerStubs(program);
   const override = (cmds: readonly Command[]): void => {
     for (const cmd of cmds) {
       cmd.exitOverride();
