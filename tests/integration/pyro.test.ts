@@ -3,7 +3,7 @@
 // PYRONAME through a name server object, and hostile input while another client keeps being served.
 import net from 'node:net';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { NoSuchMethodError, PyroProtocolError, RemoteError, RpcAuthError, RpcConnectionError, RpcError, RpcTimeoutError } from '../../src/errors.js';
+import { NamingError, NoSuchMethodError, PyroProtocolError, RemoteError, RpcAuthError, RpcConnectionError, RpcError, RpcTimeoutError } from '../../src/errors.js';
 import {
   behavior,
   callback,
@@ -403,6 +403,9 @@ describe('Pyro daemon and proxy (celeriac both sides)', () => {
     const p = px<GreetingMaker>(`PYRONAME:example.greeting@127.0.0.1:${nsUri.port ?? 0}`);
     expect(await p.add(1, 2)).toBe(3);
     await expect(px<GreetingMaker>(`PYRONAME:missing@127.0.0.1:${nsUri.port ?? 0}`).add(1, 1)).rejects.toThrow(/unknown name: missing/);
+    const nowhere = await px<GreetingMaker>('PYRONAME:x@127.0.0.1:1').add(1, 1).catch((e: unknown) => e);
+    expect(nowhere).toBeInstanceOf(NamingError);
+    expect((nowhere as Error).message).toMatch(/failed to locate the name server at 127\.0\.0\.1:1 to resolve PYRONAME:x@127\.0\.0\.1:1/);
   });
 });
 

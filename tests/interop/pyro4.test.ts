@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { RemoteError, RpcAuthError, RpcError } from '../../src/errors.js';
+import { NamingError, RemoteError, RpcAuthError, RpcError } from '../../src/errors.js';
 import { Daemon, expose, oneway, proxy, PyroURI, type Remote } from '../../src/rpc/objects/index.js';
 import { spawnProcess, type Spawned } from '../helpers/processes.js';
 import { tempDir } from '../helpers/temp.js';
@@ -281,6 +281,10 @@ describe('Pyro4 interop', () => {
     const p = proxy<{ get_fortune(n: string): string }>(`PYRONAME:celeriac.greeting@127.0.0.1:${nsPort}`);
     released.push(p);
     expect(await p.get_fortune('by name')).toContain('Hello, by name.');
+    const missing = proxy<{ get_fortune(n: string): string }>(`PYRONAME:no.such.name@127.0.0.1:${nsPort}`);
+    released.push(missing);
+    await expect(missing.get_fortune('x')).rejects.toThrow(NamingError);
+    await expect(missing.get_fortune('x')).rejects.toThrow(/PYRONAME:no\.such\.name@127\.0\.0\.1:\d+: unknown name: no\.such\.name/);
     const r = await runProcess(PYTHON, ['-c', `import Pyro4\nPyro4.config.SERIALIZER='json'\nprint(Pyro4.Proxy('PYRONAME:celeriac.greeting@127.0.0.1:${nsPort}').get_fortune('python'))`], pythonEnv(), PY_DIR);
     expect(r.stdout).toContain('Hello, python.');
     await stopProcess(ns, 2_000);

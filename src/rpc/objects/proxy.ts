@@ -3,7 +3,7 @@
  * server, connects with the handshake (metadata piggybacked), sends invokes with sequence numbers (several may
  * be in flight: replies are matched by seq), streams remote iterators, reconnects lazily after the daemon is gone.
  */
-import { NoSuchMethodError, PyroProtocolError, RemoteError, RpcAuthError, RpcConnectionError, RpcTimeoutError, type RpcError } from '../../errors.js';
+import { NamingError, NoSuchMethodError, PyroProtocolError, RemoteError, RpcAuthError, RpcConnectionError, RpcTimeoutError, type RpcError } from '../../errors.js';
 import { sleep } from '../../util/sleep.js';
 import type { RpcTlsOptions } from '../types.js';
 import { DEFAULT_MAX_MESSAGE_SIZE, decompressed, maybeCompress, openSocket, PyroConnection, type Endpoint } from './connection.js';
@@ -143,12 +143,14 @@ export class ProxyCore {
       if (this.uri.protocol === 'PYROMETA') {
         const all = (await ns.invoke('list', [], { metadata_all: this.uri.object.split(',').map((s) => s.trim()) })) as Record<string, unknown>;
         const candidates = Object.values(all ?? {});
-        if (candidates.length === 0) throw new RemoteError({ type: 'NamingError', module: 'Pyro4.errors', message: `no registrations available with desired metadata properties ${this.uri.object}` });
+        if (candidates.length === 0) throw new NamingError(`no registrations available with desired metadata properties ${this.uri.object}`);
         found = candidates[Math.floor(Math.random() * candidates.length)];
       } else found = await ns.invoke('lookup', [this.uri.object], {});
       return new PyroURI(found instanceof PyroURI ? found : String(found));
     } catch (err) {
-      if (err instanceof RpcConnectionError) throw new RpcConnectionError(`cannot reach the name server at ${host}:${port} to resolve ${this.uri.toString()}: ${err.message}`, { cause: err });
+      // As Pyro4: a name server that is not there, or that does not know the name, is a NamingError.
+      if (err instanceof RpcConnectionError) throw new NamingError(`failed to locate the name server at ${host}:${port} to resolve ${this.uri.toString()}: ${err.message}`, { cause: err });
+      if (err instanceof RemoteError && err.remoteType === 'NamingError') throw new NamingError(`${this.uri.toString()}: ${err.message.replace(/^NamingError: /, '')}`, { cause: err });
       throw err;
     } finally {
       ns.release();
@@ -288,7 +290,8 @@ export class ProxyCore {
         await this.connect();
         return;
       } catch (err) {
-        if (!(err instanceof RpcConnectionError) || left <= 1) throw new RpcConnectionError(`failed to reconnect to ${this.uri.toString()}: ${(err as Error).message}`, { cause: err });
+        const down = err instanceof RpcConnectionError || (err instanceof NamingError && err.cause instanceof RpcConnectionError);
+        if (!down || left <= 1) throw new RpcConnectionError(`failed to reconnect to ${this.uri.toString()}: ${(err as Error).message}`, { cause: err });
         await sleep(delay);
       }
     }
