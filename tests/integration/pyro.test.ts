@@ -1,15 +1,13 @@
 // Pyro-style remote objects end to end, celeriac on both sides over real sockets: calls, oneway, attributes,
 // instance modes, autoproxy, callbacks, remote iterators, batches, reconnects, metadata, HMAC, TLS, msgpack,
 // PYRONAME through a name server object, and hostile input while another client keeps being served.
-import { execFileSync } from 'node:child_process';
 import net from 'node:net';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { NoSuchMethodError, PyroProtocolError, RemoteError, RpcAuthError, RpcConnectionError, RpcError, RpcTimeoutError } from '../../src/errors.js';
+import { NamingError, NoSuchMethodError, PyroProtocolError, RemoteError, RpcAuthError, RpcConnectionError, RpcError, RpcTimeoutError } from '../../src/errors.js';
 import {
   behavior,
   callback,
+  coreOf,
   Daemon,
   expose,
   locateNS,
@@ -24,6 +22,7 @@ import {
 import { jsonSerializer } from '../../src/rpc/objects/serializers.js';
 import { decodeMessage, encodeMessage, MSG } from '../../src/rpc/objects/wire.js';
 import { tempDir, until } from '../helpers/temp.js';
+import { makeTestPki } from '../helpers/tls-certs.js';
 
 const daemons: Daemon[] = [];
 const proxies: { _pyroRelease(): void }[] = [];
@@ -297,11 +296,50 @@ describe('Pyro daemon and proxy (celeriac both sides)', () => {
     await d2.register(new GreetingMaker(), 'g');
     await reconnecting;
     expect(await p.add(2, 2)).toBe(4);
+    const retrying = px<GreetingMaker>(uri, { maxRetries: 1 });
+    expect(await retrying.add(0, 0)).toBe(0);
     await d2.close();
     const d3 = daemon({ port });
     await d3.register(new GreetingMaker(), 'g');
-    await until(() => d3.connections === 0);
-    expect(await p.add(3, 3)).toBe(6); // lazy: the next call connects again
+    await until(() => !coreOf(p)?.connected);
+    expect(await p.add(3, 3)).toBe(6); // lazy: the call after a lost connection connects again
+    expect(await retrying.add(4, 4)).toBe(8); // maxRetries: sent again if the old connection turns out dead
+  });
+
+  it('the daemon object, handshake validation, oneway errors reported, streams that outlive a reconnect', async () => {
+    const errors: { err: Error; method?: string }[] = [];
+    const d = daemon({
+      validateHandshake: (data) => {
+        if (data !== 'let me in') throw new Error('handshake refused: wrong password');
+        return 'welcome';
+      },
+      onError: (err, info) => errors.push({ err, ...(info.method ? { method: info.method } : {}) }),
+    });
+    @expose
+    class Noisy {
+      @oneway
+      explode(): void {
+        throw new Error('oneway went wrong');
+      }
+      *count(): Generator<number> {
+        for (let i = 0; ; i++) yield i;
+      }
+    }
+    const uri = await d.register(new Noisy(), 'noisy');
+    const refused = await px<Noisy>(uri).explode().catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(PyroProtocolError);
+    expect((refused as Error).message).toMatch(/rejected: handshake refused: wrong password/);
+    const p = px<Noisy>(uri, { handshake: 'let me in' });
+    await p.explode();
+    await until(() => errors.some((e) => e.method === 'explode'));
+    expect(errors.find((e) => e.method === 'explode')?.err.message).toBe('oneway went wrong');
+    const it = await p.count();
+    expect((await it.next()).value).toBe(0);
+    p._pyroRelease();
+    expect((await it.next()).value).toBe(1); // the proxy connects again; the stream lingered on the daemon
+    const own = px<{ registered(): string[]; info(): string }>(`PYRO:Pyro.Daemon@${new PyroURI(uri).location ?? ''}`, { handshake: 'let me in' });
+    expect(await own.registered()).toEqual(['Pyro.Daemon', 'noisy']);
+    expect(await own.info()).toMatch(/^Pyro\.Daemon bound on 127\.0\.0\.1:\d+, 2 objects registered/);
   });
 
   it('HMAC: same key works both ways; a wrong or missing key is refused with RpcAuthError', async () => {
@@ -316,21 +354,15 @@ describe('Pyro daemon and proxy (celeriac both sides)', () => {
   });
 
   it('TLS with a client certificate required; a client without one is refused', async () => {
-    const dir = tmp.path;
-    const ssl = (...args: string[]): void => void execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
-    ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=celeriac pyro CA');
-    writeFileSync(join(dir, 'san.ext'), 'subjectAltName = IP:127.0.0.1, DNS:localhost\n');
-    for (const who of ['server', 'client']) {
-      ssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${who}.key`, '-out', `${who}.csr`, '-subj', `/CN=${who}`);
-      ssl('x509', '-req', '-in', `${who}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${who}.pem`, '-days', '2', '-extfile', 'san.ext');
-    }
-    const read = (f: string): Buffer => readFileSync(join(dir, f));
-    const d = daemon({ tls: { cert: read('server.pem'), key: read('server.key'), ca: read('ca.pem'), requestCert: true } });
+    const pki = makeTestPki(tmp.path);
+    const d = daemon({ tls: { cert: pki.serverCert, key: pki.serverKey, ca: pki.ca, requestCert: true } });
     const uri = await d.register(new GreetingMaker(), 'g');
-    const p = px<GreetingMaker>(uri, { tls: { ca: read('ca.pem'), cert: read('client.pem'), key: read('client.key') } });
+    const p = px<GreetingMaker>(uri, { tls: { ca: pki.ca, cert: pki.clientCert, key: pki.clientKey } });
     expect(await p.getFortune('tls')).toContain('Hello, tls.');
-    await expect(px<GreetingMaker>(uri, { tls: { ca: read('ca.pem') } }).add(1, 1)).rejects.toBeInstanceOf(RpcConnectionError);
+    await expect(px<GreetingMaker>(uri, { tls: { ca: pki.ca } }).add(1, 1)).rejects.toBeInstanceOf(RpcConnectionError);
+    await expect(px<GreetingMaker>(uri, { tls: { ca: pki.ca, cert: pki.rogueCert, key: pki.rogueKey } }).add(1, 1)).rejects.toBeInstanceOf(RpcConnectionError);
     await expect(px<GreetingMaker>(uri, { tls: {} }).add(1, 1)).rejects.toThrow(/certificate/);
+    expect(await p.add(1, 1)).toBe(2);
   });
 
   it('msgpack proxies; a daemon that accepts only json refuses them with a clear reason', async () => {
@@ -371,6 +403,9 @@ describe('Pyro daemon and proxy (celeriac both sides)', () => {
     const p = px<GreetingMaker>(`PYRONAME:example.greeting@127.0.0.1:${nsUri.port ?? 0}`);
     expect(await p.add(1, 2)).toBe(3);
     await expect(px<GreetingMaker>(`PYRONAME:missing@127.0.0.1:${nsUri.port ?? 0}`).add(1, 1)).rejects.toThrow(/unknown name: missing/);
+    const nowhere = await px<GreetingMaker>('PYRONAME:x@127.0.0.1:1').add(1, 1).catch((e: unknown) => e);
+    expect(nowhere).toBeInstanceOf(NamingError);
+    expect((nowhere as Error).message).toMatch(/failed to locate the name server at 127\.0\.0\.1:1 to resolve PYRONAME:x@127\.0\.0\.1:1/);
   });
 });
 
@@ -390,7 +425,7 @@ describe('hostile input', () => {
 
   it('closes on junk, wrong magic, bad checksum, lying sizes; answers refused serializers; keeps serving a busy client', async () => {
     const errors: Error[] = [];
-    const d = daemon({ maxMessageSize: 4096, onError: (e) => errors.push(e) });
+    const d = daemon({ maxMessageSize: 4096, handshakeTimeout: 300, onError: (e) => errors.push(e) });
     const uri = await d.register(new GreetingMaker(), 'g');
     const port = new PyroURI(uri).port ?? 0;
     const good = px<GreetingMaker>(uri);
@@ -405,6 +440,7 @@ describe('hostile input', () => {
     const connect = (serializerId: number, data: Buffer): Buffer => encodeMessage({ type: MSG.CONNECT, flags: 0, seq: 0, serializerId, annotations: new Map(), data });
 
     expect((await raw(port, Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'))).closed).toBe(true);
+    expect((await raw(port, Buffer.from('PY'))).closed).toBe(true); // silent after 2 bytes: closed at handshakeTimeout
     const bad = connect(2, jsonSerializer.dumps({ handshake: 'hello' }));
     bad.writeUInt16BE(bad.readUInt16BE(22) ^ 0xff, 22);
     expect(await raw(port, bad)).toEqual({ reply: Buffer.alloc(0), closed: true });

@@ -3,10 +3,13 @@
 // Features object): oneway, attributes, iterators, batch, errors with the remote traceback, autoproxy, callbacks,
 // HMAC on both sides, the serpent default refused with a clear reason, and PYRONAME through Pyro4's name server.
 import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { RemoteError, RpcAuthError } from '../../src/errors.js';
+import { NamingError, RemoteError, RpcAuthError, RpcError } from '../../src/errors.js';
 import { Daemon, expose, oneway, proxy, PyroURI, type Remote } from '../../src/rpc/objects/index.js';
 import { spawnProcess, type Spawned } from '../helpers/processes.js';
+import { tempDir } from '../helpers/temp.js';
+import { makeTestPki } from '../helpers/tls-certs.js';
 import { PY_DIR, PYTHON, pythonEnv, runProcess, stopProcess } from './helpers.js';
 
 function requirePyro4(): void {
@@ -103,8 +106,10 @@ describe('Pyro4 interop', () => {
     for (const p of released.splice(0)) p._pyroRelease();
     await Promise.all(daemons.splice(0).map((d) => d.close()));
   });
+  const tmp = tempDir('celeriac-pyro4-');
   afterAll(async () => {
     await Promise.all(pythons.map((p) => stopProcess(p, 2_000)));
+    tmp.remove();
   });
 
   async function celeriacDaemon(secret?: string): Promise<{ greeting: string; feats: string }> {
@@ -113,8 +118,8 @@ describe('Pyro4 interop', () => {
     return { greeting: await d.register(new GreetingMaker(), 'example.greeting'), feats: await d.register(features(d), 'example.features') };
   }
 
-  async function pythonDaemon(key?: string): Promise<{ greeting: string; feats: string; process: Spawned }> {
-    const p = spawnProcess(PYTHON, [`${PY_DIR}/pyro4_server.py`, '127.0.0.1', '0', ...(key ? [key] : [])], pythonEnv(), PY_DIR);
+  async function pythonDaemon(key?: string, env: Record<string, string> = {}): Promise<{ greeting: string; feats: string; process: Spawned }> {
+    const p = spawnProcess(PYTHON, [`${PY_DIR}/pyro4_server.py`, '127.0.0.1', '0', ...(key ? [key] : [])], pythonEnv(env), PY_DIR);
     pythons.push(p);
     await p.waitFor(/^URI \S+ \S+$/m, 30_000);
     const m = /^URI (\S+) (\S+)$/m.exec(p.output());
@@ -235,6 +240,35 @@ describe('Pyro4 interop', () => {
     }
   });
 
+  it('msgpack both ways, and TLS with client certificates both ways (Pyro4 SSL config)', async () => {
+    const { greeting } = await celeriacDaemon();
+    const call = `import Pyro4, sys\nPyro4.config.SERIALIZER='msgpack'\nprint(Pyro4.Proxy(sys.argv[1]).get_fortune('packed'))`;
+    expect((await runProcess(PYTHON, ['-c', call, greeting], pythonEnv(), PY_DIR)).stdout).toContain('Hello, packed.');
+    const py = await pythonDaemon();
+    const g = proxy<{ echo(v: unknown): unknown }>(py.greeting, { serializer: 'msgpack' });
+    released.push(g);
+    expect(await g.echo({ n: 2 ** 40, bytes: Buffer.from([1, 2]), list: [null, true, 1.5] })).toEqual({ n: 2 ** 40, bytes: Buffer.from([1, 2]), list: [null, true, 1.5] });
+
+    const dir = tmp.path;
+    const pki = makeTestPki(dir);
+    const ssl = { PYRO_SSL: 'true', PYRO_SSL_CACERTS: join(dir, 'ca.crt') };
+    const pySsl = await pythonDaemon(undefined, { ...ssl, PYRO_SSL_SERVERCERT: join(dir, 'server.crt'), PYRO_SSL_SERVERKEY: join(dir, 'server.key'), PYRO_SSL_REQUIRECLIENTCERT: 'true' });
+    const t = proxy<{ get_fortune(n: string): string }>(pySsl.greeting, { tls: { ca: pki.ca, cert: pki.clientCert, key: pki.clientKey } });
+    released.push(t);
+    expect(await t.get_fortune('tls')).toContain('Hello, tls.');
+    const noCert = proxy<{ get_fortune(n: string): string }>(pySsl.greeting, { tls: { ca: pki.ca } });
+    released.push(noCert);
+    await expect(noCert.get_fortune('x')).rejects.toThrow(RpcError);
+
+    const d = new Daemon({ host: '127.0.0.1', tls: { cert: pki.serverCert, key: pki.serverKey, ca: pki.ca, requestCert: true } });
+    daemons.push(d);
+    const uri = await d.register(new GreetingMaker(), 'example.greeting');
+    const pyCall = `import Pyro4, sys\nPyro4.config.SERIALIZER='json'\ntry:\n  print(Pyro4.Proxy(sys.argv[1]).get_fortune('python tls'))\nexcept Exception as e:\n  print(type(e).__name__, e)`;
+    const clientEnv = { ...ssl, PYRO_SSL_CLIENTCERT: join(dir, 'client.crt'), PYRO_SSL_CLIENTKEY: join(dir, 'client.key') };
+    expect((await runProcess(PYTHON, ['-c', pyCall, uri], pythonEnv(clientEnv), PY_DIR)).stdout).toContain('Hello, python tls.');
+    expect((await runProcess(PYTHON, ['-c', pyCall, uri], pythonEnv(ssl), PY_DIR)).stdout).toMatch(/CommunicationError|ConnectionClosedError|SSL/);
+  });
+
   it('PYRONAME through Python Pyro4 name server: a celeriac object registered there is found by both sides', async () => {
     const ns = spawnProcess(PYTHON, ['-m', 'Pyro4.naming', '-n', '127.0.0.1', '-p', '0', '--nobc'], pythonEnv({ PYRO_SERIALIZERS_ACCEPTED: 'json' }), PY_DIR);
     pythons.push(ns);
@@ -247,6 +281,10 @@ describe('Pyro4 interop', () => {
     const p = proxy<{ get_fortune(n: string): string }>(`PYRONAME:celeriac.greeting@127.0.0.1:${nsPort}`);
     released.push(p);
     expect(await p.get_fortune('by name')).toContain('Hello, by name.');
+    const missing = proxy<{ get_fortune(n: string): string }>(`PYRONAME:no.such.name@127.0.0.1:${nsPort}`);
+    released.push(missing);
+    await expect(missing.get_fortune('x')).rejects.toThrow(NamingError);
+    await expect(missing.get_fortune('x')).rejects.toThrow(/PYRONAME:no\.such\.name@127\.0\.0\.1:\d+: unknown name: no\.such\.name/);
     const r = await runProcess(PYTHON, ['-c', `import Pyro4\nPyro4.config.SERIALIZER='json'\nprint(Pyro4.Proxy('PYRONAME:celeriac.greeting@127.0.0.1:${nsPort}').get_fortune('python'))`], pythonEnv(), PY_DIR);
     expect(r.stdout).toContain('Hello, python.');
     await stopProcess(ns, 2_000);

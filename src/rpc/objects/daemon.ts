@@ -6,16 +6,15 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import net from 'node:net';
-import tls from 'node:tls';
 import { FrameError, RpcError, type RpcAuthError } from '../../errors.js';
 import type { RpcTlsOptions } from '../types.js';
-import { DEFAULT_MAX_MESSAGE_SIZE, decompressed, maybeCompress, PyroConnection } from './connection.js';
+import { DEFAULT_MAX_MESSAGE_SIZE, decompressed, listen, maybeCompress, PyroConnection } from './connection.js';
 import { Dispatcher, type Session } from './dispatch.js';
 import { PythonException } from './exceptions.js';
 import { REGISTRATION } from './members.js';
 import { ProxyCore, type ProxyOptions } from './proxy.js';
 import { refusalException, refusalText } from './refusal.js';
-import { makeRemote, wireHooks, type Remote } from './remote.js';
+import { coreEnv, makeRemote, wireHooks, type Remote } from './remote.js';
 import { SERIALIZERS, serializerById, type PyroCall, type PyroSerializer, type WireHooks } from './serializers.js';
 import { StreamTable } from './streams.js';
 import { DAEMON_NAME } from './uri.js';
@@ -43,6 +42,8 @@ export interface DaemonOptions {
   iterStreamLinger?: number;
   /** ms a remote iterator may live at all (Pyro4's ITER_STREAM_LIFETIME, default 0: no limit). */
   iterStreamLifetime?: number;
+  /** ms a new connection has to complete the connect handshake before it is closed (default 10 s; 0 = no limit). */
+  handshakeTimeout?: number;
   /** Checks a client's handshake data; returns the reply data, or throws to refuse the connection. */
   validateHandshake?: (data: unknown, peer: string) => unknown;
   /** Options of the proxies that arrive as arguments (callbacks); default: this daemon's secret. */
@@ -84,22 +85,11 @@ export class Daemon {
     this.streams = new StreamTable(options.iterStreamLinger ?? 30_000, options.iterStreamLifetime ?? 0);
     this.dispatcher = new Dispatcher(this.objects, this.streams, () => `${DAEMON_NAME} bound on ${this.locationStr}, ${this.objects.size + 1} objects registered. Servertype: celeriac (Node.js)`);
     const cb = options.callbackOptions ?? (options.secret === undefined ? {} : { secret: options.secret });
-    this.hooks = wireHooks(cb, () => undefined, this.revived);
-    const onSocket = (socket: net.Socket): void => this.accept(socket);
-    if (options.tls) {
-      const { requestCert, rejectUnauthorized: _r, servername: _s, ...secure } = options.tls;
-      this.server = tls.createServer({ ...secure, requestCert: requestCert ?? false, rejectUnauthorized: requestCert ?? false }, onSocket);
-      this.server.on('tlsClientError', (err: Error, socket: tls.TLSSocket) => this.report(err, socket.remoteAddress ?? 'tls client'));
-    } else this.server = net.createServer(onSocket);
-    this.ready = new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      const done = (): void => {
-        this.server.off('error', reject);
-        this.location = this.listenLocation();
-        resolve();
-      };
-      if (options.unixSocket) this.server.listen(options.unixSocket, done);
-      else this.server.listen(options.port ?? 0, options.host ?? 'localhost', done);
+    this.hooks = wireHooks(cb, this.revived);
+    const listening = listen(options, (socket) => this.accept(socket), (err, peer) => this.report(err, peer));
+    this.server = listening.server;
+    this.ready = listening.ready.then(() => {
+      this.location = this.listenLocation();
     });
     this.ready.catch(() => undefined);
   }
@@ -163,7 +153,7 @@ export class Daemon {
   /** A proxy for one of this daemon's objects (Pyro4's daemon.proxyFor). */
   proxyFor<T>(targetOrId: object | string, options: ProxyOptions = {}): Remote<T> {
     const cb = this.options.secret === undefined ? {} : { secret: this.options.secret };
-    return makeRemote<T>(new ProxyCore(this.uriFor(targetOrId), { ...cb, ...options }, { hooks: (c) => wireHooks(c.options, (x) => c.children.add(x)) }));
+    return makeRemote<T>(new ProxyCore(this.uriFor(targetOrId), { ...cb, ...options }, coreEnv));
   }
 
   /** Autoproxy: the Pyro4.core.Proxy dict sent in place of a registered object. */
@@ -184,7 +174,7 @@ export class Daemon {
     if (this.closed) return;
     this.closed = true;
     const stopped = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    for (const c of this.clients) c.conn.close();
+    for (const c of [...this.clients]) c.conn.destroy();
     this.clients.clear();
     this.streams.clear();
     for (const core of this.revived.values()) core.release();
@@ -209,15 +199,28 @@ export class Daemon {
       },
     });
     this.clients.add(client);
+    const wait = this.options.handshakeTimeout ?? 10_000;
+    if (wait > 0) {
+      const timer = setTimeout(() => {
+        if (client.state !== 'ready') client.conn.close(new FrameError(`no Pyro handshake within ${wait} ms`));
+      }, wait);
+      timer.unref();
+    }
   }
 
   private onMessage(client: Client, m: PyroMessage, authError: RpcAuthError | undefined): void {
-    if (client.state === 'new') return void this.handshake(client, m, authError);
+    if (client.state === 'new') return void this.handshake(client, m, authError).catch((err: Error) => this.fault(client, err));
     if (client.state === 'handshaking') return client.conn.close(new FrameError('a message arrived before the Pyro handshake was answered'));
     if (authError) return client.conn.close(authError);
     if (m.type === MSG.PING) return this.send(client, { type: MSG.PING, flags: 0, seq: m.seq, serializerId: m.serializerId, annotations: this.corr(m), data: Buffer.from('pong') });
     if (m.type !== MSG.INVOKE) return client.conn.close(new FrameError(`invalid msg type ${m.type} received`));
-    void this.invoke(client, m);
+    void this.invoke(client, m).catch((err: Error) => this.fault(client, err));
+  }
+
+  /** A failure while answering (not the method's own error): reported, and that client's connection closed. */
+  private fault(client: Client, err: Error): void {
+    this.report(err, client.conn.peer);
+    client.conn.close(err);
   }
 
   /** The request's correlation id, or a new one (as Pyro4 does): 8 random bytes of this daemon and a counter. */

@@ -4,7 +4,8 @@
  */
 export { Daemon, type DaemonOptions } from './daemon.js';
 export { behavior, callback, expose, oneway, params, type Behavior, type InstanceMode } from './members.js';
-export { RemoteIterator, type ProxyOptions } from './proxy.js';
+export { RemoteIterator } from './iterator.js';
+export type { ProxyOptions } from './proxy.js';
 export {
   coreOf,
   proxy,
@@ -19,6 +20,6 @@ export {
   type RemoteStream,
   type Untyped,
 } from './remote.js';
-export { locateNS, type NameServerApi, type LocateOptions } from './naming.js';
+export { locateNS, resolve, type NameServerApi, type LocateOptions } from './naming.js';
 export { DAEMON_NAME, NAMESERVER_NAME, NS_PORT, PyroURI } from './uri.js';
 export { PythonException } from './exceptions.js';

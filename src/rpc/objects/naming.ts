@@ -4,7 +4,7 @@
  * The name server itself is an ordinary object registered with a Daemon under NAMESERVER_NAME.
  */
 import type { ProxyOptions } from './proxy.js';
-import { proxy, type Remote } from './remote.js';
+import { coreOf, proxy, type Remote } from './remote.js';
 import { NAMESERVER_NAME, NS_PORT, PyroURI } from './uri.js';
 
 /** Pyro4's NameServer methods (Pyro4.naming.NameServer), as a celeriac name server must expose them. */
@@ -36,8 +36,7 @@ export async function resolve(uri: string | PyroURI, options: ProxyOptions = {})
   const p = proxy(u, options);
   try {
     await p._pyroBind();
-    const core = (await import('./remote.js')).coreOf(p);
-    return core?.bound ?? u;
+    return coreOf(p)?.bound ?? u;
   } finally {
     p._pyroRelease();
   }

@@ -3,14 +3,15 @@
  * server, connects with the handshake (metadata piggybacked), sends invokes with sequence numbers (several may
  * be in flight: replies are matched by seq), streams remote iterators, reconnects lazily after the daemon is gone.
  */
-import { NoSuchMethodError, PyroProtocolError, RemoteError, RpcAuthError, RpcConnectionError, RpcTimeoutError, type RpcError } from '../../errors.js';
+import { NamingError, NoSuchMethodError, PyroProtocolError, RemoteError, RpcAuthError, RpcConnectionError, RpcTimeoutError, type RpcError } from '../../errors.js';
 import { sleep } from '../../util/sleep.js';
 import type { RpcTlsOptions } from '../types.js';
 import { DEFAULT_MAX_MESSAGE_SIZE, decompressed, maybeCompress, openSocket, PyroConnection, type Endpoint } from './connection.js';
-import { marshalString } from './refusal.js';
+import { connectFailReason } from './refusal.js';
 import { SERIALIZERS, type PyroSerializer, type WireHooks } from './serializers.js';
-import { DAEMON_NAME, NAMESERVER_NAME, NS_PORT, PyroURI } from './uri.js';
-import { FLAG, MSG, SERIALIZER_ID, type PyroMessage } from './wire.js';
+import { RemoteIterator } from './iterator.js';
+import { NAMESERVER_NAME, NS_PORT, PyroURI } from './uri.js';
+import { FLAG, MSG, type PyroMessage } from './wire.js';
 
 export interface ProxyOptions {
   /** Pyro4's HMAC key (`_pyroHmacKey`): every message is signed and checked; the daemon must have the same. */
@@ -59,8 +60,8 @@ export class ProxyCore {
   meta: Metadata | undefined;
   /** The PYRO URI of the current connection (a PYRONAME resolved). */
   bound: PyroURI | undefined;
-  /** Proxies that arrived in results of this one (released with it). */
-  readonly children = new Set<ProxyCore>();
+  /** Proxies that arrived in results of this one, by URI (one connection each; released with it). */
+  readonly children = new Map<string, ProxyCore>();
   readonly serializer: PyroSerializer;
   readonly hmacKey: Buffer | undefined;
   private conn: PyroConnection | undefined;
@@ -112,7 +113,7 @@ export class ProxyCore {
       const m = await reply;
       const data = decompressed(m, this.options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE);
       if (m.type === MSG.CONNECTFAIL) {
-        const reason = this.reason(m.serializerId, data);
+        const reason = connectFailReason(m.serializerId, data);
         const Err = /hmac/i.test(reason) ? RpcAuthError : PyroProtocolError;
         throw new Err(`connection to ${where} rejected: ${reason}`);
       }
@@ -132,17 +133,6 @@ export class ProxyCore {
     return conn;
   }
 
-  private reason(serializerId: number, data: Buffer): string {
-    try {
-      const s = SERIALIZERS.json.id === serializerId ? SERIALIZERS.json : SERIALIZERS.msgpack.id === serializerId ? SERIALIZERS.msgpack : undefined;
-      if (s) return String(s.loads(data));
-      if (serializerId === SERIALIZER_ID.marshal) return marshalString(data) ?? '(reason in an undecodable marshal reply)';
-    } catch {
-      /* fall through */
-    }
-    return `(reason in serializer ${serializerId}, not decoded)`;
-  }
-
   /** PYRONAME / PYROMETA: asks the name server (Pyro.NameServer on the URI's location) for the PYRO URI. */
   private async lookup(): Promise<PyroURI> {
     const host = this.uri.host ?? this.options.nameServer?.host ?? 'localhost';
@@ -153,12 +143,14 @@ export class ProxyCore {
       if (this.uri.protocol === 'PYROMETA') {
         const all = (await ns.invoke('list', [], { metadata_all: this.uri.object.split(',').map((s) => s.trim()) })) as Record<string, unknown>;
         const candidates = Object.values(all ?? {});
-        if (candidates.length === 0) throw new RemoteError({ type: 'NamingError', module: 'Pyro4.errors', message: `no registrations available with desired metadata properties ${this.uri.object}` });
+        if (candidates.length === 0) throw new NamingError(`no registrations available with desired metadata properties ${this.uri.object}`);
         found = candidates[Math.floor(Math.random() * candidates.length)];
       } else found = await ns.invoke('lookup', [this.uri.object], {});
       return new PyroURI(found instanceof PyroURI ? found : String(found));
     } catch (err) {
-      if (err instanceof RpcConnectionError) throw new RpcConnectionError(`cannot reach the name server at ${host}:${port} to resolve ${this.uri.toString()}: ${err.message}`, { cause: err });
+      // As Pyro4: a name server that is not there, or that does not know the name, is a NamingError.
+      if (err instanceof RpcConnectionError) throw new NamingError(`failed to locate the name server at ${host}:${port} to resolve ${this.uri.toString()}: ${err.message}`, { cause: err });
+      if (err instanceof RemoteError && err.remoteType === 'NamingError') throw new NamingError(`${this.uri.toString()}: ${err.message.replace(/^NamingError: /, '')}`, { cause: err });
       throw err;
     } finally {
       ns.release();
@@ -286,7 +278,7 @@ export class ProxyCore {
   release(): void {
     this.conn?.close();
     this.conn = undefined;
-    for (const c of this.children) c.release();
+    for (const c of this.children.values()) c.release();
     this.children.clear();
   }
 
@@ -298,7 +290,8 @@ export class ProxyCore {
         await this.connect();
         return;
       } catch (err) {
-        if (!(err instanceof RpcConnectionError) || left <= 1) throw new RpcConnectionError(`failed to reconnect to ${this.uri.toString()}: ${(err as Error).message}`, { cause: err });
+        const down = err instanceof RpcConnectionError || (err instanceof NamingError && err.cause instanceof RpcConnectionError);
+        if (!down || left <= 1) throw new RpcConnectionError(`failed to reconnect to ${this.uri.toString()}: ${(err as Error).message}`, { cause: err });
         await sleep(delay);
       }
     }
@@ -318,39 +311,4 @@ export class ProxyCore {
 export function parseMeta(meta: Record<string, unknown>): Metadata {
   const set = (v: unknown): Set<string> => new Set(Array.isArray(v) ? v.map(String) : []);
   return { methods: set(meta['methods']), oneway: set(meta['oneway']), attrs: set(meta['attrs']) };
-}
-
-/** A remote iterator (Pyro4 item streaming): each step is get_next_stream_item on the daemon; break closes it. */
-export class RemoteIterator<T = unknown> implements AsyncIterableIterator<T> {
-  private done = false;
-  constructor(private readonly core: ProxyCore, readonly streamId: string) {}
-
-  async next(): Promise<IteratorResult<T>> {
-    if (this.done) return { done: true, value: undefined };
-    try {
-      const value = (await this.core.invoke('get_next_stream_item', [this.streamId], {}, { objectId: DAEMON_NAME })) as T;
-      return { done: false, value };
-    } catch (err) {
-      if (err instanceof RemoteError && (err.remoteType === 'StopIteration' || err.remoteType === 'GeneratorExit')) {
-        this.done = true;
-        return { done: true, value: undefined };
-      }
-      this.done = true;
-      throw err;
-    }
-  }
-
-  /** Stops early: tells the daemon to drop the stream (close_stream, oneway). */
-  async return(): Promise<IteratorResult<T>> {
-    if (!this.done && this.core.connected) {
-      this.done = true;
-      await this.core.invoke('close_stream', [this.streamId], {}, { objectId: DAEMON_NAME, flags: FLAG.ONEWAY }).catch(() => undefined);
-    }
-    this.done = true;
-    return { done: true, value: undefined };
-  }
-
-  [Symbol.asyncIterator](): this {
-    return this;
-  }
 }

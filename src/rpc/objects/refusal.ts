@@ -8,6 +8,7 @@
  *   marshal      'u' (TYPE_UNICODE) + u32 LE length + UTF-8 bytes   (a str; connectfail replies only)
  *   pickle/dill  0x80 0x02 (protocol 2) 'X' (BINUNICODE) + u32 LE length + UTF-8 bytes '.' (STOP)
  */
+import { serializerById } from './serializers.js';
 import { SERIALIZER_ID } from './wire.js';
 
 function pyString(text: string): string {
@@ -70,4 +71,16 @@ export function marshalString(data: Buffer): string | null {
     return data.toString(type === 'u' || type === 't' ? 'utf8' : 'latin1', 5, 5 + n);
   }
   return null;
+}
+
+/** The reason of a connectfail reply: json, msgpack, or the marshal str a Pyro4 daemon writes before it knows the serializer. */
+export function connectFailReason(serializerId: number, data: Buffer): string {
+  try {
+    const s = serializerById(serializerId);
+    if (s) return String(s.loads(data));
+    if (serializerId === SERIALIZER_ID.marshal) return marshalString(data) ?? '(reason in an undecodable marshal reply)';
+  } catch {
+    /* not decodable: say so below */
+  }
+  return `(reason in serializer ${serializerId}, not decoded)`;
 }

@@ -7,7 +7,8 @@
 import { RpcError } from '../../errors.js';
 import { ExceptionWrapper } from './exceptions.js';
 import { REGISTRATION } from './members.js';
-import { ProxyCore, RemoteIterator, type CoreEnv, type Metadata, type ProxyOptions } from './proxy.js';
+import { RemoteIterator } from './iterator.js';
+import { ProxyCore, type CoreEnv, type Metadata, type ProxyOptions } from './proxy.js';
 import type { WireHooks } from './serializers.js';
 import type { PyroURI } from './uri.js';
 import { FLAG } from './wire.js';
@@ -93,10 +94,13 @@ export function release(p: unknown): void {
   coreOf(p)?.release();
 }
 
-const coreEnv: CoreEnv = { hooks: (core) => wireHooks(core.options, (child) => core.children.add(child)) };
+export const coreEnv: CoreEnv = { hooks: (core) => wireHooks(core.options, core.children) };
 
-/** Registered objects and proxies out as Pyro4.core.Proxy dicts; Proxy dicts in as proxies (inheriting key and TLS). */
-export function wireHooks(inherit: ProxyOptions, track: (child: ProxyCore) => void, cache?: Map<string, ProxyCore>): WireHooks {
+/**
+ * Registered objects and proxies out as Pyro4.core.Proxy dicts; Proxy dicts in as proxies (inheriting key and TLS),
+ * one connection per URI kept in `cache` (the owner releases them).
+ */
+export function wireHooks(inherit: ProxyOptions, cache: Map<string, ProxyCore>): WireHooks {
   return {
     encodeObject(value) {
       const core = coreOf(value);
@@ -108,14 +112,13 @@ export function wireHooks(inherit: ProxyOptions, track: (child: ProxyCore) => vo
       if (dict['__class__'] !== 'Pyro4.core.Proxy') return undefined;
       const state = Array.isArray(dict['state']) ? (dict['state'] as unknown[]) : [];
       const uri = String(state[0]);
-      const known = cache?.get(uri);
+      const known = cache.get(uri);
       if (known) return makeRemote(known);
       const serializer = state[8] === 'json' || state[8] === 'msgpack' ? state[8] : inherit.serializer;
       const child = new ProxyCore(uri, { ...inherit, ...(serializer ? { serializer } : {}) }, coreEnv);
-      cache?.set(uri, child);
+      cache.set(uri, child);
       const meta: Metadata = { oneway: new Set(strings(state[1])), methods: new Set(strings(state[2])), attrs: new Set(strings(state[3])) };
       if (meta.methods.size || meta.attrs.size) child.meta = meta;
-      track(child);
       return makeRemote(child);
     },
   };

@@ -287,11 +287,16 @@ describe('exposed members (decorators)', () => {
     @expose get size(): number {
       return 1;
     }
+    @expose accessor level = 3;
   }
 
   it('lists exposed methods, oneway methods and properties as Pyro4 metadata; never _names or fields', () => {
     expect(membersOf(new Shop()).meta).toEqual({ methods: ['price', 'restock'], oneway: ['restock'], attrs: ['open'] });
-    expect(membersOf(Partial).meta).toEqual({ methods: ['visible'], oneway: [], attrs: ['size'] });
+    expect(membersOf(Partial).meta).toEqual({ methods: ['visible'], oneway: [], attrs: ['level', 'size'] });
+    const level = membersOf(Partial).attrs.get('level');
+    const obj = new Partial();
+    level?.set?.call(obj, 9);
+    expect(level?.get?.call(obj)).toBe(9);
     expect(membersOf(expose({ hi: () => 'hi', _no: () => 0 })).meta.methods).toEqual(['hi']);
   });
 
