@@ -50,7 +50,7 @@ afterEach(async () => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('Python Pyro4 on celeriac ns', () => {
-  it('registers, looks up, lists and resolves PYRONAME; a celeriac proxy calls the Python object by name', async () => {
+  it('registers, looks up, lists and resolves PYRONAME; each side calls the other\'s greeting by name', async () => {
     const ns = await celeriacNs();
     const pyUri = await pythonGreeting(ns.port, 'example.greeting');
     const loc = { host: '127.0.0.1', port: ns.port };
@@ -81,6 +81,15 @@ describe('Python Pyro4 on celeriac ns', () => {
     const greeter = proxy<GreetingMaker>(`PYRONAME:example.greeting@127.0.0.1:${ns.port}`);
     proxies.push(greeter);
     expect(await greeter.get_fortune('Ts')).toMatch(FORTUNE);
+
+    // The other way on the same name server: a celeriac greeting registered there, called by Python by name.
+    const daemon = new Daemon({ host: '127.0.0.1' });
+    daemons.push(daemon);
+    const nsProxy = await locateNameServer({ port: ns.port });
+    proxies.push(nsProxy);
+    await nsProxy.register('example.ts.greeting', await daemon.register(new GreetingMaker()));
+    const [fromPython] = await pyOps({ ...loc, ops: [['call', `PYRONAME:example.ts.greeting@127.0.0.1:${ns.port}`, 'get_fortune', ['Py']]] });
+    expect(fromPython).toMatchObject({ ok: true, result: expect.stringMatching(FORTUNE) });
 
     // Pyro4's own name server tool (json serializer) against celeriac ns.
     const nsc = await runProcess(PYTHON, ['-m', 'Pyro4.nsc', '-n', '127.0.0.1', '-p', String(ns.port), 'list'], pythonEnv({ PYRO_SERIALIZER: 'json' }), PY_DIR);
