@@ -12,6 +12,7 @@ import { registerGateway } from './gateway.js';
 import { registerInspect } from './inspect.js';
 import { registerStatus } from './status.js';
 import { registerList } from './list.js';
+import { registerMulti } from './multi.js';
 import { registerNs } from './ns.js';
 import { registerPurge } from './purge.js';
 import { registerResult } from './result.js';
@@ -43,6 +44,7 @@ export function buildProgram(): Command {
   registerRpc(program);
   registerGateway(program);
   registerNs(program);
+  registerMulti(program);
   const override = (cmds: readonly Command[]): void => {
     for (const cmd of cmds) {
       cmd.exitOverride();
