@@ -18,6 +18,7 @@ import { registerPurge } from './purge.js';
 import { registerResult } from './result.js';
 import { registerRpc } from './rpc.js';
 import { registerServe } from './serve.js';
+import { registerShell } from './shell.js';
 import { UsageError } from './usage.js';
 import { registerWorker } from './worker.js';
 
@@ -45,6 +46,7 @@ export function buildProgram(): Command {
   registerGateway(program);
   registerNs(program);
   registerMulti(program);
+  registerShell(program);
   const override = (cmds: readonly Command[]): void => {
     for (const cmd of cmds) {
       cmd.exitOverride();
