@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { CeleriacError } from '../index.js';
+import { registerAmqp } from './amqp.js';
 import { registerBeat } from './beat.js';
 import { registerCall } from './call.js';
 import { registerControl } from './control.js';
@@ -47,6 +48,7 @@ export function buildProgram(): Command {
   registerNs(program);
   registerMulti(program);
   registerShell(program);
+  registerAmqp(program);
   const override = (cmds: readonly Command[]): void => {
     for (const cmd of cmds) {
       cmd.exitOverride();
