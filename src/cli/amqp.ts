@@ -4,7 +4,7 @@
  */
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
-import { Celeriac, CeleriacError } from '../index.js';
+import { Celeriac, CeleriacError, UnknownTransportError } from '../index.js';
 import { AMQP_COMMANDS, AmqpSession } from './amqp-commands.js';
 import { loadApp } from './load-app.js';
 import { UsageError } from './usage.js';
@@ -81,7 +81,9 @@ export function registerAmqp(program: Command): void {
       if (flags.app && flags.broker) throw new UsageError('give -A (the app, for its broker) or -b (a broker URL), not both');
       const app = flags.broker ? new Celeriac('celeriac-amqp', { broker: flags.broker, backend: 'memory://' }) : await loadApp(flags.app);
       try {
-        const transport = await app.connection();
+        const transport = await app.connection().catch((err: unknown) => {
+          throw err instanceof UnknownTransportError ? new UsageError(err.message) : err;
+        });
         const session = new AmqpSession(transport, (line) => process.stdout.write(`${line}\n`));
         try {
           if (command === undefined) {

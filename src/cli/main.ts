@@ -13,6 +13,7 @@ import { registerGateway } from './gateway.js';
 import { registerInspect } from './inspect.js';
 import { registerStatus } from './status.js';
 import { registerList } from './list.js';
+import { registerMigrate } from './migrate.js';
 import { registerMulti } from './multi.js';
 import { registerNs } from './ns.js';
 import { registerPurge } from './purge.js';
@@ -49,6 +50,7 @@ export function buildProgram(): Command {
   registerMulti(program);
   registerShell(program);
   registerAmqp(program);
+  registerMigrate(program);
   const override = (cmds: readonly Command[]): void => {
     for (const cmd of cmds) {
       cmd.exitOverride();
