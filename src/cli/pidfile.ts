@@ -44,14 +44,16 @@ export function processArgs(pid: number): string[] | undefined {
 }
 
 /**
- * Whether `pid` runs a celeriac worker (named `node`, when given). A pidfile's pid reused by an unrelated
+ * Whether `pid` runs a celeriac worker (of node `node`, when given). A pidfile's pid reused by an unrelated
  * process after the worker died (a reboot) is not one. Where /proc cannot tell, a live pid is taken as one.
  */
 export function isWorker(pid: number, node?: string): boolean {
   if (!pidAlive(pid)) return false;
   const args = processArgs(pid);
   if (!args) return true;
-  return args.includes('worker') && (node === undefined || args.includes(node));
+  // The node's short name in its arguments (-n w1@host, --hostname=w1@%h): another worker's reused pid is not it.
+  const short = node?.split('@')[0];
+  return args.includes('worker') && (!short || args.some((a) => a.includes(short)));
 }
 
 /** Removes the pidfile if it still names `pid` (a newer owner keeps it). */
