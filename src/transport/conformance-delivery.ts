@@ -1,7 +1,7 @@
 /** Conformance cases about delivery: prefetch, ack, reject, dead letters, hand-back, priorities, counts. */
 import assert from 'node:assert/strict';
 import type { Delivery, Transport } from './types.js';
-import { delay, message, text, type AddCase } from './conformance-harness.js';
+import { counts, delay, message, text, type AddCase } from './conformance-harness.js';
 
 type Inject = (transport: Transport, queue: string, envelope: string) => Promise<void> | void;
 
@@ -33,10 +33,10 @@ export function deliveryCases(add: AddCase, inject: Inject | undefined): void {
     await f.publish(q, 'once');
     const c = await f.consumer([q], 1);
     const [d] = (await c.waitFor(1)) as [Delivery];
-    assert.deepEqual(await f.t.queueInfo(q), { name: q, messages: 0, unacked: 1 });
+    assert.deepEqual(counts(await f.t.queueInfo(q)), { name: q, messages: 0, unacked: 1 });
     await d.ack();
     await c.consumer.close();
-    assert.deepEqual(await f.t.queueInfo(q), { name: q, messages: 0, unacked: 0 });
+    assert.deepEqual(counts(await f.t.queueInfo(q)), { name: q, messages: 0, unacked: 0 });
     const again = await f.consumer([q], 1);
     await again.staysAt(0, 'an acked message must not come back');
   });
@@ -48,10 +48,10 @@ export function deliveryCases(add: AddCase, inject: Inject | undefined): void {
     const [d0, d1] = (await c.waitFor(2)) as [Delivery, Delivery];
     await d0.ack();
     const d2 = (await c.waitFor(3))[2] as Delivery;
-    assert.deepEqual(await f.t.queueInfo(q), { name: q, messages: 0, unacked: 2 }, 'an ack that freed a slot is written with or before the next claim');
+    assert.deepEqual(counts(await f.t.queueInfo(q)), { name: q, messages: 0, unacked: 2 }, 'an ack that freed a slot is written with or before the next claim');
     await d1.ack();
     await d2.ack();
-    assert.deepEqual(await f.t.queueInfo(q), { name: q, messages: 0, unacked: 0 }, 'acks are written though nothing is left to claim');
+    assert.deepEqual(counts(await f.t.queueInfo(q)), { name: q, messages: 0, unacked: 0 }, 'acks are written though nothing is left to claim');
     await c.staysAt(3, 'acked messages must not come back');
   });
 
@@ -82,7 +82,7 @@ export function deliveryCases(add: AddCase, inject: Inject | undefined): void {
     assert.equal(dead.message.body.toString(), 'poison');
     assert.deepEqual(dead.message.headers, { id: 'dl-1' });
     assert.ok(Math.abs(dead.at - Date.now()) < 60_000, 'dead letter time is ms since the epoch');
-    assert.deepEqual(await f.t.queueInfo(q), { name: q, messages: 0, unacked: 0 });
+    assert.deepEqual(counts(await f.t.queueInfo(q)), { name: q, messages: 0, unacked: 0 });
   }, { needs: (c) => (c.deadLetter ? undefined : 'no dead-letter store') });
 
   add('consumer.close() hands unsettled deliveries back; another consumer gets them, redelivered', async (f) => {
@@ -99,7 +99,7 @@ export function deliveryCases(add: AddCase, inject: Inject | undefined): void {
     await (held[0] as Delivery).ack(); // settling a handed-back delivery is a no-op
     for (const d of got) await d.ack();
     await b.staysAt(3, 'nothing is delivered twice');
-    assert.deepEqual(await f.t.queueInfo(q), { name: q, messages: 0, unacked: 0 });
+    assert.deepEqual(counts(await f.t.queueInfo(q)), { name: q, messages: 0, unacked: 0 });
   });
 
   add('two consumers on one queue never get the same message (500 messages)', async (f) => {
@@ -150,13 +150,36 @@ export function deliveryCases(add: AddCase, inject: Inject | undefined): void {
     const q = await f.queue('info');
     const empty = await f.queue('empty');
     for (let i = 0; i < 3; i++) await f.publish(q, `i${i}`);
-    assert.deepEqual(await f.t.queueInfo(q), { name: q, messages: 3, unacked: 0 });
+    assert.deepEqual(counts(await f.t.queueInfo(q)), { name: q, messages: 3, unacked: 0 });
     const c = await f.consumer([q], 1);
     await c.waitFor(1);
-    assert.deepEqual(await f.t.queueInfo(q), { name: q, messages: 2, unacked: 1 });
+    assert.deepEqual(counts(await f.t.queueInfo(q)), { name: q, messages: 2, unacked: 1 });
     const listed = await f.t.listQueues();
-    assert.deepEqual(listed.find((x) => x.name === q), { name: q, messages: 2, unacked: 1 });
-    assert.deepEqual(listed.find((x) => x.name === empty), { name: empty, messages: 0, unacked: 0 });
+    assert.deepEqual(counts(listed.find((x) => x.name === q)), { name: q, messages: 2, unacked: 1 });
+    assert.deepEqual(counts(listed.find((x) => x.name === empty)), { name: empty, messages: 0, unacked: 0 });
+  });
+
+  add('QueueInfo.consumers, where reported, counts the consumers reading the queue', async (f) => {
+    const q = await f.queue('consumers');
+    const idle = await f.queue('no-consumers');
+    const before = (await f.t.queueInfo(q)).consumers;
+    assert.ok(before === undefined || before === 0, `a queue nobody reads reports 0 consumers or none, got ${before}`);
+    const c1 = await f.consumer([q], 1);
+    const c2 = await f.consumer([q, idle], 1);
+    const reported = (await f.t.queueInfo(q)).consumers;
+    if (reported === undefined) {
+      // The broker does not record consumers (see QueueInfo.consumers): then it never does.
+      assert.equal((await f.t.listQueues()).find((x) => x.name === q)?.consumers, undefined);
+      return;
+    }
+    assert.equal(reported, 2);
+    assert.equal((await f.t.queueInfo(idle)).consumers, 1);
+    assert.equal((await f.t.listQueues()).find((x) => x.name === q)?.consumers, 2);
+    await c1.consumer.close();
+    assert.equal((await f.t.queueInfo(q)).consumers, 1);
+    await c2.consumer.cancel(q);
+    assert.equal((await f.t.queueInfo(q)).consumers, 0);
+    assert.equal((await f.t.queueInfo(idle)).consumers, 1);
   });
 
 
@@ -200,6 +223,6 @@ export function deliveryCases(add: AddCase, inject: Inject | undefined): void {
       assert.equal(dead.length, 1);
       assert.match((dead[0] as { reason: string }).reason, /undecodable/);
     }
-    assert.deepEqual(await f.t.queueInfo(q), { name: q, messages: 0, unacked: 0 });
+    assert.deepEqual(counts(await f.t.queueInfo(q)), { name: q, messages: 0, unacked: 0 });
   }, { skip: inject ? undefined : 'the harness cannot store a raw envelope' });
 }

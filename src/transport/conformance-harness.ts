@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import type { RawMessage } from '../protocol/message.js';
-import type { Consumer, Delivery, Transport, TransportCapabilities } from './types.js';
+import type { Consumer, Delivery, QueueInfo, Transport, TransportCapabilities } from './types.js';
 
 /** How long to wait for expected deliveries, and how long "nothing more arrives" is watched, in ms. */
 export interface Limits {
@@ -27,6 +27,11 @@ export type AddCase = (
   fn: (f: Fixture) => Promise<void>,
   opts?: { needs?: (c: TransportCapabilities) => string | undefined; skip?: string; optional?: OptionalMethod },
 ) => void;
+
+/** A QueueInfo's name and message counts (the optional `consumers` has its own case). */
+export function counts(info: QueueInfo | undefined): Pick<QueueInfo, 'name' | 'messages' | 'unacked'> | undefined {
+  return info && { name: info.name, messages: info.messages, unacked: info.unacked };
+}
 
 export function message(body: string | Buffer, extra: Partial<RawMessage> = {}): RawMessage {
   return {

@@ -16,7 +16,7 @@
  * - taking one message without a consumer (AMQP basic.get): a consumer with prefetch 1 that cancels its
  *   queue after the first delivery does the same on every broker (`celeriac amqp basic.get`).
  * Optional methods (a plug-in may lack them; every built-in broker has them, the conformance suite checks):
- * `deleteExchange`.
+ * `deleteExchange`. Optional fields: `QueueInfo.consumers` (where the broker knows every consumer).
  * What differs between brokers is stated as data in `TransportCapabilities`, never by checking a name.
  */
 import type { RawMessage } from '../protocol/message.js';
@@ -142,6 +142,13 @@ export interface QueueInfo {
    * deliveries (AMQP 0-9-1 returns only the ready count), those held by this transport's own consumers.
    */
   unacked: number;
+  /**
+   * Optional: consumers reading the queue, where the broker knows them all: AMQP (queue.declare's consumer
+   * count), and brokers that live in one process (`capabilities.crossProcess` false: its own consumers).
+   * Undefined where consumers in other processes are not recorded (Redis, SQLite); monitors then learn
+   * who consumes a queue from the workers (`inspect active_queues`).
+   */
+  consumers?: number;
 }
 
 export interface DeadLetter {

@@ -9,12 +9,13 @@ export interface ListedQueue {
   name: string;
   /** Ready messages as the management plug-in last sampled them (undefined before its first sample). */
   messages: number | undefined;
+  consumers: number | undefined;
 }
 
 export async function listQueuesOverHttp(baseUrl: string, endpoint: AmqpEndpoint): Promise<ListedQueue[] | undefined> {
   const auth = Buffer.from(`${endpoint.username}:${endpoint.password}`).toString('base64');
   try {
-    const res = await fetch(`${baseUrl.replace(/\/$/, '')}/api/queues/${encodeURIComponent(endpoint.vhost)}?columns=name,messages_ready`, {
+    const res = await fetch(`${baseUrl.replace(/\/$/, '')}/api/queues/${encodeURIComponent(endpoint.vhost)}?columns=name,messages_ready,consumers`, {
       headers: { authorization: `Basic ${auth}` },
       signal: AbortSignal.timeout(3000),
     });
@@ -22,7 +23,11 @@ export async function listQueuesOverHttp(baseUrl: string, endpoint: AmqpEndpoint
     const body: unknown = await res.json();
     if (!Array.isArray(body)) return undefined;
     return body
-      .map((q: { name?: unknown; messages_ready?: unknown }) => ({ name: String(q.name ?? ''), messages: typeof q.messages_ready === 'number' ? q.messages_ready : undefined }))
+      .map((q: { name?: unknown; messages_ready?: unknown; consumers?: unknown }) => ({
+        name: String(q.name ?? ''),
+        messages: typeof q.messages_ready === 'number' ? q.messages_ready : undefined,
+        consumers: typeof q.consumers === 'number' ? q.consumers : undefined,
+      }))
       .filter((q) => q.name !== '');
   } catch {
     return undefined;

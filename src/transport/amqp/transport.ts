@@ -230,7 +230,7 @@ export class AmqpTransport implements Transport {
 
   async queueInfo(queue: string): Promise<QueueInfo> {
     const reply = await this.op(`read the state of queue '${queue}'`, 'read', (ch) => ch.checkQueue(queue));
-    return { name: queue, messages: reply.messageCount, unacked: this.unacked.get(queue) ?? 0 };
+    return { name: queue, messages: reply.messageCount, unacked: this.unacked.get(queue) ?? 0, consumers: reply.consumerCount };
   }
 
   async listQueues(): Promise<QueueInfo[]> {
@@ -240,7 +240,9 @@ export class AmqpTransport implements Transport {
     // Live counts come from a passive queue.declare, which renews an x-expires queue's lease: a queue this
     // process declared with `expires` is reported from the management plug-in's (sampled) view instead.
     const expiring = new Set(known.filter((n) => this.queues.get(n)?.expires !== undefined));
-    for (const q of listed ?? []) if (expiring.has(q.name)) out.push({ name: q.name, messages: q.messages ?? 0, unacked: this.unacked.get(q.name) ?? 0 });
+    for (const q of listed ?? []) {
+      if (expiring.has(q.name)) out.push({ name: q.name, messages: q.messages ?? 0, unacked: this.unacked.get(q.name) ?? 0, ...(q.consumers === undefined ? {} : { consumers: q.consumers }) });
+    }
     const names = listed ? listed.map((q) => q.name).filter((n) => !expiring.has(n)) : known;
     for (const name of names) {
       const info = await this.queueInfo(name).catch(() => undefined);

@@ -193,12 +193,20 @@ export class VirtualTransport implements Transport {
 
   async queueInfo(queue: string): Promise<QueueInfo> {
     await this.connect();
-    return this.store.info(queue);
+    return this.withConsumers(await this.store.info(queue));
   }
 
   async listQueues(): Promise<QueueInfo[]> {
     await this.connect();
-    return this.store.listQueues();
+    return (await this.store.listQueues()).map((q) => this.withConsumers(q));
+  }
+
+  /** A broker living in this process has no consumers but this transport's: it counts them (QueueInfo.consumers). */
+  private withConsumers(info: QueueInfo): QueueInfo {
+    if (this.capabilities.crossProcess) return info;
+    let consumers = 0;
+    for (const c of this.consumers) if (c.queues.includes(info.name)) consumers++;
+    return { ...info, consumers };
   }
 
   async deadLetters(limit = 100): Promise<DeadLetter[]> {
