@@ -14,36 +14,12 @@
  *   POST /api/worker/pool/grow/<name>   n=1  (and /shrink/<name>)
  *   GET  /api/overview                  the page's live view: workers with queues, counts by state
  */
-import { ConfigError, parseRate, type Celeriac, type ClusterState, type Replies, type OkReply } from '../index.js';
+import { ConfigError, parseRate, type Replies, type OkReply } from '../index.js';
+import { MONITOR_ROUTES } from './api-monitor.js';
+import type { ApiContext, ApiRequest, ApiResponse, Handler } from './api-types.js';
 import { parseApplyBody } from './apply.js';
 import { boolField, HttpError, intField } from './http-error.js';
 import { flowerTask, listTasks, parseTaskQuery } from './tasks.js';
-import type { WorkerInspector } from './workers.js';
-
-export interface ApiRequest {
-  method: string;
-  /** The path, decoded segments not yet: `/api/task/info/<id>`. */
-  path: string;
-  /** Query string and form fields together (as Flower's get_argument reads both). */
-  fields: URLSearchParams;
-  /** The parsed JSON body, when one was sent. */
-  json?: unknown;
-}
-
-export interface ApiResponse {
-  status: number;
-  body: unknown;
-}
-
-export interface ApiContext {
-  app: Celeriac;
-  state: ClusterState;
-  inspector: WorkerInspector;
-  /** ms to wait for workers' replies. */
-  timeout: number;
-}
-
-type Handler = (ctx: ApiContext, req: ApiRequest, param: string) => Promise<unknown>;
 
 const SIGNAL = /^(SIG)?[A-Z0-9]{2,10}$/;
 
@@ -86,7 +62,7 @@ const ROUTES: [method: string, prefix: string, handler: Handler][] = [
   }],
   ['GET', '/api/tasks', async (ctx, req) => listTasks(ctx.state, parseTaskQuery(req.fields))],
   ['GET', '/api/task/info/', async (ctx, _req, id) => {
-    const task = ctx.state.task(id);
+    const task = ctx.monitor.task(id);
     if (!task) throw new HttpError(404, `Unknown task '${id}'`);
     return flowerTask(task);
   }],
@@ -137,9 +113,12 @@ const ROUTES: [method: string, prefix: string, handler: Handler][] = [
     ctx.inspector.refreshIfStale(30_000, workers.filter((w) => w.alive).map((w) => w.hostname));
     const counts: Record<string, number> = {};
     for (const t of ctx.state.tasks()) counts[t.state] = (counts[t.state] ?? 0) + 1;
-    return { broker: ctx.app.describe().broker, workers, counts, tasks: ctx.state.taskCount, events: ctx.state.eventCount };
+    return { broker: ctx.app.describe().broker, workers, counts, tasks: ctx.state.taskCount, events: ctx.state.eventCount, history: ctx.monitor.history !== undefined };
   }],
+  ...MONITOR_ROUTES,
 ];
+
+export type { ApiContext, ApiRequest, ApiResponse } from './api-types.js';
 
 /** Runs the handler of `req`: 404 for an unknown path, 405 for a known path with another method. */
 export async function handleApi(ctx: ApiContext, req: ApiRequest): Promise<ApiResponse> {

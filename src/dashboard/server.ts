@@ -1,8 +1,9 @@
 /**
  * The web dashboard (`celeriac dashboard`), one Node process: node:http serving the page (assets/), the
- * JSON API (api.ts) and GET /api/events, a Server-Sent Events stream of every event as JSON. An event
- * receiver on the app's broker feeds the cluster State the API reads. Optional HTTP basic auth; POSTs from
- * another origin are refused (a page elsewhere cannot steer the workers through a browser).
+ * JSON API (api.ts, api-monitor.ts), Prometheus metrics (GET /metrics) and the Server-Sent Events streams
+ * (live.ts). An event receiver on the app's broker feeds the Monitor (cluster state, timelines, series,
+ * queues, history) the API reads. Optional HTTP basic auth; POSTs from another origin are refused (a page
+ * elsewhere cannot steer the workers through a browser).
  */
 import { timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -10,7 +11,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Celeriac, ClusterState, EventReceiver, Received } from '../index.js';
 import { handleApi, type ApiContext } from './api.js';
+import { LiveStreams } from './live.js';
+import { Monitor } from './monitor.js';
 import { WorkerInspector } from './workers.js';
+
+export { startWorkerMetrics, type WorkerMetrics, type WorkerMetricsOptions } from './worker-metrics.js';
 
 export interface DashboardOptions {
   /** Default 5555 (Flower's); 0 picks a free port. */
@@ -23,6 +28,14 @@ export interface DashboardOptions {
   timeout?: number;
   /** Tasks kept in memory (default 10 000). */
   maxTasks?: number;
+  /** SQLite file keeping task history across restarts (default: none, tasks live in memory only). */
+  history?: string;
+  /** Tasks the history keeps at most (default 100 000). */
+  historyMaxTasks?: number;
+  /** Seconds the history keeps a task after its last event (default 7 days; 0: no age limit). */
+  historyMaxAge?: number;
+  /** ms between samples of the queues' counts (default 5000; 0: only when the page or /metrics asks). */
+  queueInterval?: number;
 }
 
 export interface Dashboard {
@@ -30,15 +43,19 @@ export interface Dashboard {
   url: string;
   port: number;
   state: ClusterState;
+  monitor: Monitor;
   receiver: EventReceiver;
   /** Stops the server, ends the event streams and deletes the monitor queue (the app stays open). */
   close(): Promise<void>;
 }
 
 const MAX_BODY = 1 << 20;
+const JS = 'text/javascript; charset=utf-8';
 const ASSETS: Record<string, [file: string, type: string]> = {
   '/': ['index.html', 'text/html; charset=utf-8'],
-  '/static/dashboard.js': ['dashboard.js', 'text/javascript; charset=utf-8'],
+  '/static/dashboard.js': ['dashboard.js', JS],
+  '/static/charts.js': ['charts.js', JS],
+  '/static/pages.js': ['pages.js', JS],
   '/static/dashboard.css': ['dashboard.css', 'text/css; charset=utf-8'],
 };
 
@@ -72,19 +89,23 @@ export async function startDashboard(app: Celeriac, options: DashboardOptions = 
   }
   const expected = options.basicAuth ? Buffer.from(`Basic ${Buffer.from(options.basicAuth).toString('base64')}`) : undefined;
   const timeout = options.timeout ?? 1000;
-  const state = app.events.state({ maxTasks: options.maxTasks ?? 10_000 });
   const inspector = new WorkerInspector(app, timeout);
-  const ctx: ApiContext = { app, state, inspector, timeout };
-  const streams = new Set<ServerResponse>();
-  let sequence = 0;
+  const monitor = new Monitor(app, {
+    maxTasks: options.maxTasks ?? 10_000,
+    queueInterval: options.queueInterval ?? 5000,
+    queuesOf: (worker) => inspector.queues(worker),
+    ...(options.history ? { history: options.history, historyOptions: { ...(options.historyMaxTasks ? { maxTasks: options.historyMaxTasks } : {}), ...(options.historyMaxAge !== undefined ? { maxAge: options.historyMaxAge } : {}) } } : {}),
+  });
+  const state = monitor.state;
+  const ctx: ApiContext = { app, state, inspector, timeout, monitor };
+  const live = new LiveStreams();
   let closed = false;
   const receiver = app.events.receiver();
   receiver.on('event', (e: Received) => {
-    state.event(e);
+    monitor.ingest(e);
     // A worker announces itself before its mailbox answers: ask it a moment later.
     if (e.type === 'worker-online') setTimeout(() => closed || inspector.refreshIfStale(0, [e.hostname]), 1000).unref();
-    const frame = `id: ${++sequence}\ndata: ${JSON.stringify(e)}\n\n`;
-    for (const res of streams) res.write(frame);
+    live.publish(e);
   });
   receiver.on('error', () => undefined);
   const assetDir = new URL('./assets/', import.meta.url);
@@ -108,11 +129,12 @@ export async function startDashboard(app: Celeriac, options: DashboardOptions = 
       res.end(body);
       return;
     }
-    if (url.pathname === '/api/events' && method === 'GET') {
-      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
-      res.write(': celeriac events\n\n');
-      streams.add(res);
-      req.on('close', () => streams.delete(res));
+    if (url.pathname === '/api/events' && method === 'GET') return live.addEventStream(req, res);
+    if (url.pathname === '/api/live' && method === 'GET') return live.addTickStream(req, res);
+    if (url.pathname === '/metrics' && method === 'GET') {
+      const { contentType, text } = await monitor.metrics.scrape();
+      res.writeHead(200, { 'content-type': contentType, 'cache-control': 'no-store' });
+      res.end(text);
       return;
     }
     const fields = new URLSearchParams(url.searchParams);
@@ -140,11 +162,6 @@ export async function startDashboard(app: Celeriac, options: DashboardOptions = 
       else res.end();
     });
   });
-  // Comments keep idle event streams (and the proxies between) open.
-  const keepAlive = setInterval(() => {
-    for (const res of streams) res.write(': keep-alive\n\n');
-  }, 15_000);
-  keepAlive.unref();
   try {
     await receiver.start();
     await new Promise<void>((resolve, reject) => {
@@ -152,25 +169,27 @@ export async function startDashboard(app: Celeriac, options: DashboardOptions = 
       server.listen(options.port ?? 5555, options.address ?? '127.0.0.1', () => resolve());
     });
   } catch (err) {
-    clearInterval(keepAlive);
+    live.close();
+    monitor.close();
     await receiver.close();
     throw err;
   }
+  void monitor.queues.sample();
   const { port, address } = server.address() as AddressInfo;
   const host = address.includes(':') ? `[${address}]` : address;
   return {
     url: `http://${host}:${port}`,
     port,
     state,
+    monitor,
     receiver,
     async close() {
       closed = true;
-      clearInterval(keepAlive);
-      for (const res of streams) res.end();
-      streams.clear();
+      live.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await receiver.close();
+      monitor.close();
     },
   };
 }

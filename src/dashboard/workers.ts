@@ -75,6 +75,16 @@ export class WorkerInspector {
     return Array.isArray(active) ? active.map((q) => String((q as { name?: unknown }).name)) : [];
   }
 
+  /** The workers whose active_queues name `queue`, by name. */
+  consumersOf(queue: string): string[] {
+    return [...this.cache.keys()].filter((name) => this.queues(name).includes(queue)).sort();
+  }
+
+  /** Every queue some worker consumes (Flower's active queue names). */
+  activeQueueNames(): string[] {
+    return [...new Set([...this.cache.keys()].flatMap((name) => this.queues(name)))].sort();
+  }
+
   /** The workers the events have shown, by name, each with its queues. */
   overview(state: ClusterState): OverviewWorker[] {
     return state.workers().sort((a, b) => a.hostname.localeCompare(b.hostname)).map((w) => ({ ...w, queues: this.queues(w.hostname) }));

@@ -1,9 +1,10 @@
 // The dashboard's API handlers called directly (no HTTP): Flower's task dicts, filters, paging and sorting,
 // 400 for bad input saying what was expected, 404 for unknown tasks, workers and paths, 405 for a wrong method.
 import { afterAll, describe, expect, it } from 'vitest';
-import { Celeriac, ClusterState, type AnyEvent } from '../../../src/index.js';
+import { Celeriac, type AnyEvent } from '../../../src/index.js';
 import { handleApi, type ApiContext } from '../../../src/dashboard/api.js';
 import { parseApplyBody } from '../../../src/dashboard/apply.js';
+import { Monitor } from '../../../src/dashboard/monitor.js';
 import { WorkerInspector } from '../../../src/dashboard/workers.js';
 
 const app = new Celeriac('unit', { broker: 'memory://', backend: 'memory://' });
@@ -14,15 +15,17 @@ const ev = (type: string, fields: Record<string, unknown>, at: number): AnyEvent
   ({ hostname: 'w1@host', utcoffset: 0, pid: 7, clock: ++clock, ...fields, timestamp: at, type, local_received: at });
 
 function context(): ApiContext {
-  const state = new ClusterState({ now: () => 1000_000 });
-  state.event(ev('worker-online', { freq: 2, active: 0, processed: 0 }, 999));
-  state.event(ev('task-received', { uuid: 'id-1', name: 'tasks.add', args: '(1, 2)', kwargs: '{}' }, 990));
-  state.event(ev('task-started', { uuid: 'id-1' }, 991));
-  state.event(ev('task-succeeded', { uuid: 'id-1', result: '3', runtime: 0.5 }, 992));
-  state.event(ev('task-received', { uuid: 'id-2', name: 'tasks.fail', args: '()', kwargs: '{}', hostname: 'w2@host' }, 993));
-  state.event(ev('task-failed', { uuid: 'id-2', exception: "ValueError('boom')", hostname: 'w2@host' }, 994));
-  state.event(ev('task-received', { uuid: 'id-3', name: 'tasks.add', args: '(5, 5)', kwargs: '{}' }, 995));
-  return { app, state, inspector: new WorkerInspector(app, 50), timeout: 50 };
+  const monitor = new Monitor(app, { maxTasks: 10_000, queueInterval: 0, queuesOf: () => [], now: () => 1000_000 });
+  const state = monitor.state;
+  const feed = { event: (e: AnyEvent & { local_received: number }) => monitor.ingest(e) };
+  feed.event(ev('worker-online', { freq: 2, active: 0, processed: 0 }, 999));
+  feed.event(ev('task-received', { uuid: 'id-1', name: 'tasks.add', args: '(1, 2)', kwargs: '{}' }, 990));
+  feed.event(ev('task-started', { uuid: 'id-1' }, 991));
+  feed.event(ev('task-succeeded', { uuid: 'id-1', result: '3', runtime: 0.5 }, 992));
+  feed.event(ev('task-received', { uuid: 'id-2', name: 'tasks.fail', args: '()', kwargs: '{}', hostname: 'w2@host' }, 993));
+  feed.event(ev('task-failed', { uuid: 'id-2', exception: "ValueError('boom')", hostname: 'w2@host' }, 994));
+  feed.event(ev('task-received', { uuid: 'id-3', name: 'tasks.add', args: '(5, 5)', kwargs: '{}' }, 995));
+  return { app, state, inspector: new WorkerInspector(app, 50), timeout: 50, monitor };
 }
 
 const call = (ctx: ApiContext, method: string, path: string, fields: Record<string, string> = {}, json?: unknown) =>
