@@ -3,6 +3,7 @@ import { availableParallelism, platform, release } from 'node:os';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { Beat, Worker, createLogger, type Celeriac } from '../index.js';
+import type { WorkerMetrics } from '../dashboard/worker-metrics.js';
 import { loadApp } from './load-app.js';
 import { createPidfile, removePidfile } from './pidfile.js';
 import { parseNumberOption, UsageError } from './usage.js';
@@ -32,6 +33,7 @@ interface WorkerFlags {
   withoutGossip?: boolean;
   heartbeatInterval?: string;
   pidfile?: string;
+  metrics?: string;
 }
 
 const POOLS = ['async', 'threads', 'processes'] as const;
@@ -43,6 +45,14 @@ function parseAutoscale(text: string): { max: number; min: number } {
   const min = parseNumberOption('--autoscale (min)', minText, { min: 0, integer: true });
   if (min > max) throw new UsageError(`--autoscale expects max,min with max >= min; got '${text}'`);
   return { max, min };
+}
+
+/** `[host]:port` (a bare `:9808` binds 127.0.0.1, as `celeriac serve` does; `0.0.0.0:9808` every interface). */
+function parseListen(flag: string, text: string): { address: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(text.trim());
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) throw new UsageError(`${flag} expects [host]:port, e.g. :9808 or 127.0.0.1:9808; got '${text}'`);
+  return { address: m[1] ?? (m[2] || '127.0.0.1'), port };
 }
 
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'warning', 'error', 'fatal', 'critical', 'silent'];
@@ -99,6 +109,7 @@ export function registerWorker(program: Command): void {
     .option('--without-heartbeat', 'send no worker-online, worker-heartbeat and worker-offline events')
     .option('--without-gossip', "do not follow the other workers' events nor take part in elections")
     .option('--heartbeat-interval <seconds>', 'seconds between worker-heartbeat events (default 2)')
+    .option('--metrics <[host]:port>', 'serve Prometheus metrics at http://host:port/metrics (:9808 binds 127.0.0.1; 0.0.0.0:9808 every interface)')
     .option('--pidfile <file>', 'write the pid to this file while running (refused if it names a running worker; a stale one is replaced)')
     .action(async (flags: WorkerFlags) => {
       let level = flags.loglevel.toLowerCase();
@@ -117,6 +128,7 @@ export function registerWorker(program: Command): void {
       const concurrency = flags.concurrency === undefined ? undefined : parseNumberOption('-c', flags.concurrency, { min: 1, integer: true });
       const prefetchMultiplier = flags.prefetchMultiplier === undefined ? undefined : parseNumberOption('--prefetch-multiplier', flags.prefetchMultiplier, { min: 0, integer: true });
       const queues = flags.queues?.split(',').map((q) => q.trim()).filter(Boolean);
+      const metricsAt = flags.metrics === undefined ? undefined : parseListen('--metrics', flags.metrics);
       if (flags.pidfile) {
         const pidfile = resolve(flags.pidfile);
         const stale = createPidfile(pidfile);
@@ -151,8 +163,20 @@ export function registerWorker(program: Command): void {
       await beat?.open(); // a backend that cannot hold the lease fails here, before the worker starts
       await worker.start();
       await beat?.start();
+      let metrics: WorkerMetrics | undefined;
+      if (metricsAt) {
+        // prom-client is loaded only for workers that serve metrics.
+        const { startWorkerMetrics } = await import('../dashboard/worker-metrics.js');
+        metrics = await startWorkerMetrics(worker, metricsAt).catch((err: unknown) => {
+          const code = (err as { code?: string }).code;
+          if (code === 'EADDRINUSE' || code === 'EADDRNOTAVAIL' || code === 'EACCES') throw new UsageError(`--metrics: cannot listen on ${flags.metrics} (${code}): choose another port`);
+          throw err;
+        });
+        logger.info('metrics at %s', metrics.url);
+      }
       process.stdout.write(`${worker.hostname} ready.\n`);
       await new Promise<void>((resolve) => worker.once('stopped', resolve));
+      await metrics?.close();
       await beat?.stop();
       await app.close();
       logger.flush?.();

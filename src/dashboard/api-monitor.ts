@@ -7,7 +7,7 @@
  *   GET  /api/task/types                Flower's {"task-types": [...]}: the task names seen
  *   POST /api/task/abort/<id>           Celery's AbortableTask: the result backend's state becomes ABORTED
  *   GET  /api/series                    ?range=600 (s, up to 86400): task events and runtime p50/p95 over time
- *   GET  /api/task/timeline/<id>        the task, its events in order, its parent and children
+ *   GET  /api/task/timeline/<id>        the task, its events by time, its parent and children
  */
 import { READY_STATES, type TaskInfo } from '../index.js';
 import type { Handler } from './api-types.js';
@@ -57,7 +57,8 @@ export const MONITOR_ROUTES: [method: string, prefix: string, handler: Handler][
     const task = ctx.monitor.task(id);
     if (!task) throw new HttpError(404, `Unknown task '${id}'`);
     const parent = task.parent_id ? ctx.monitor.task(task.parent_id) : undefined;
-    const events = ctx.monitor.timeline(id).map(([event, timestamp, worker]) => ({ event, timestamp, worker }));
+    // By time (a producer's task-sent may arrive after the worker's task-received); ties keep their order.
+    const events = ctx.monitor.timeline(id).map(([event, timestamp, worker]) => ({ event, timestamp, worker })).sort((a, b) => a.timestamp - b.timestamp);
     return {
       task: flowerTask(task),
       events,

@@ -12,7 +12,7 @@ import { RUNTIME_BUCKETS } from './metrics.js';
 export interface WorkerMetricsOptions {
   /** Default 9808; 0 picks a free port. */
   port?: number;
-  /** Default: every interface (0.0.0.0), as `--metrics :9808` says. */
+  /** Default 127.0.0.1 (0.0.0.0: every interface, for a Prometheus on another machine). */
   address?: string;
 }
 
@@ -100,7 +100,7 @@ export async function startWorkerMetrics(worker: Worker, options: WorkerMetricsO
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port ?? 9808, options.address ?? '0.0.0.0', () => resolve());
+    server.listen(options.port ?? 9808, options.address ?? '127.0.0.1', () => resolve());
   });
   server.unref();
   const { port, address } = server.address() as AddressInfo;

@@ -1,10 +1,10 @@
-// The celeriac dashboard page: draws workers and tasks from GET /api/overview and /api/tasks, redraws
-// when /api/events (Server-Sent Events) brings news, and sends control actions to the POST endpoints.
+// The celeriac dashboard page: the router (#/, #/queues, #/charts, #/task/<id>), the workers-and-tasks page,
+// and the live stream. /api/live ticks at most four times a second at any event rate; the page shown redraws
+// at most every 300 ms (charts every second), so it stays responsive however busy the workers are.
 'use strict';
 (() => {
   const $ = (sel) => document.querySelector(sel);
   const filters = $('#filters');
-  let selected = null;
   let pending = null;
   let last = 0;
 
@@ -25,7 +25,6 @@
     return b;
   };
   const READY = new Set(['SUCCESS', 'FAILURE', 'REVOKED', 'REJECTED']);
-  const TIMES = new Set(['sent', 'received', 'started', 'succeeded', 'failed', 'retried', 'revoked', 'rejected', 'timestamp']);
   const time = (s) => (typeof s === 'number' ? new Date(s * 1000).toLocaleTimeString() : '');
   const say = (text, error = false) => {
     const m = $('#message');
@@ -51,6 +50,7 @@
   const ACTIONS = {
     revoke: (id) => api('POST', `/api/task/revoke/${enc(id)}`),
     terminate: (id) => api('POST', `/api/task/revoke/${enc(id)}?terminate=true&signal=SIGTERM`),
+    abort: (id) => api('POST', `/api/task/abort/${enc(id)}`),
     shutdown: (name) => api('POST', `/api/worker/shutdown/${enc(name)}`),
     grow: (name) => api('POST', `/api/worker/pool/grow/${enc(name)}`, new URLSearchParams({ n: '1' })),
     shrink: (name) => api('POST', `/api/worker/pool/shrink/${enc(name)}`, new URLSearchParams({ n: '1' })),
@@ -85,64 +85,72 @@
     });
     $('#workers tbody').replaceChildren(...rows);
     const counts = Object.entries(overview.counts).map(([s, n]) => `${s} ${n}`).join(' · ');
-    $('#counts').textContent = `${overview.tasks} seen${counts ? ` · ${counts}` : ''}`;
+    $('#counts').textContent = `${overview.tasks} seen${counts ? ` · ${counts}` : ''}${overview.history ? ' · history kept' : ''}`;
   }
 
   function drawTasks(tasks) {
     const rows = Object.values(tasks).map((t) => {
+      const link = el('a', { href: `#/task/${enc(t.uuid)}`, textContent: t.uuid });
       const tr = el('tr', {},
-        cell(t.uuid, 'uuid'), cell(t.name), cell(t.state, `state state-${t.state}`), cell(t.worker), cell(t.args),
+        el('td', { className: 'uuid', title: t.uuid }, link), cell(t.name), cell(t.state, `state state-${t.state}`), cell(t.worker), cell(t.args),
         cell(t.exception ?? t.result), cell(typeof t.runtime === 'number' ? `${t.runtime.toFixed(3)}s` : ''), cell(time(t.timestamp)),
         el('td', {}, ...(READY.has(t.state) ? [] : [button('Revoke', 'revoke', t.uuid), button('Terminate', 'terminate', t.uuid)])));
       tr.dataset.task = t.uuid;
-      tr.addEventListener('click', () => showDetail(t.uuid));
+      tr.addEventListener('click', () => (location.hash = `#/task/${enc(t.uuid)}`));
       return tr;
     });
     $('#tasks tbody').replaceChildren(...rows);
   }
 
-  async function showDetail(id) {
-    selected = id;
-    try {
-      const task = await api('GET', `/api/task/info/${enc(id)}`);
-      $('#detail-id').textContent = id;
-      const items = Object.entries(task).filter(([, v]) => v !== null && v !== undefined)
-        .map(([k, v]) => [k, TIMES.has(k) && typeof v === 'number' ? new Date(v * 1000).toISOString() : typeof v === 'string' ? v : JSON.stringify(v)])
-        .flatMap(([k, v]) => [el('dt', { textContent: k }), el('dd', { textContent: v })]);
-      $('#detail dl').replaceChildren(...items);
-      $('#detail').hidden = false;
-    } catch (err) {
-      say(err.message, true);
-    }
+  const overview = {
+    async draw() {
+      const query = new URLSearchParams({ limit: '200' });
+      for (const [k, v] of new FormData(filters)) if (v) query.set(k, String(v));
+      const [o, tasks] = await Promise.all([api('GET', '/api/overview'), api('GET', `/api/tasks?${query}`)]);
+      drawWorkers(o);
+      drawTasks(tasks);
+    },
+  };
+  const pages = { overview, ...window.celeriacPages({ $, api, el, cell, say, enc, time, run }) };
+
+  /** The page the hash names, and its argument (a task id). */
+  function route() {
+    const hash = location.hash.replace(/^#\/?/, '');
+    if (hash.startsWith('task/')) return ['task', decodeURIComponent(hash.slice(5))];
+    return [pages[hash] && hash !== 'task' ? hash : 'overview', undefined];
   }
 
   async function refresh() {
     pending = null;
     last = Date.now();
-    const query = new URLSearchParams({ limit: '200' });
-    for (const [k, v] of new FormData(filters)) if (v) query.set(k, String(v));
+    const [name, arg] = route();
     try {
-      const [overview, tasks] = await Promise.all([api('GET', '/api/overview'), api('GET', `/api/tasks?${query}`)]);
-      drawWorkers(overview);
-      drawTasks(tasks);
-      if (selected && !$('#detail').hidden) await showDetail(selected);
+      await pages[name].draw(arg);
+      document.body.dataset.page = name;
     } catch (err) {
       say(err.message, true);
     }
   }
 
-  /** Redraws at most every 300 ms, however many events arrive. */
+  /** Redraws at most every 300 ms (the charts every second), however many events arrive. */
   function schedule() {
     if (pending) return;
-    pending = setTimeout(refresh, Math.max(0, last + 300 - Date.now()));
+    const gap = route()[0] === 'charts' ? 1000 : 300;
+    pending = setTimeout(refresh, Math.max(0, last + gap - Date.now()));
+  }
+
+  function show() {
+    const [name] = route();
+    for (const main of document.querySelectorAll('main')) main.hidden = main.id !== `page-${name}`;
+    for (const a of document.querySelectorAll('nav a')) a.classList.toggle('current', a.dataset.page === name);
+    clearTimeout(pending);
+    pending = null;
+    last = 0;
+    refresh();
   }
 
   filters.addEventListener('input', schedule);
   filters.addEventListener('submit', (ev) => ev.preventDefault());
-  $('#detail [data-close]').addEventListener('click', () => {
-    $('#detail').hidden = true;
-    selected = null;
-  });
   $('#rate-limit').addEventListener('submit', async (ev) => {
     ev.preventDefault();
     const form = new FormData(ev.target);
@@ -155,8 +163,11 @@
       say(`rate limit: ${err.message}`, true);
     }
   });
+  window.addEventListener('hashchange', show);
 
-  const stream = new EventSource('/api/events');
+  // Events per second over the last second, from the ticks.
+  const ticks = [];
+  const stream = new EventSource('/api/live');
   stream.onopen = () => {
     $('#live').textContent = 'live';
     $('#live').className = '';
@@ -165,8 +176,19 @@
     $('#live').textContent = 'disconnected';
     $('#live').className = 'off';
   };
-  stream.onmessage = schedule;
-  // Heartbeat ages and liveness change with time alone.
-  setInterval(schedule, 2000);
-  refresh();
+  stream.onmessage = (msg) => {
+    const now = Date.now();
+    ticks.push([now, JSON.parse(msg.data).events]);
+    while (ticks.length && ticks[0][0] < now - 1000) ticks.shift();
+    $('#rate').textContent = `${ticks.reduce((n, t) => n + t[1], 0)} events/s`;
+    schedule();
+  };
+  // Heartbeat ages, liveness and queue depths change with time alone.
+  setInterval(() => {
+    const now = Date.now();
+    while (ticks.length && ticks[0][0] < now - 1000) ticks.shift();
+    if (!ticks.length) $('#rate').textContent = '';
+    schedule();
+  }, 2000);
+  show();
 })();
