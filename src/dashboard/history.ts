@@ -5,6 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import type BetterSqlite3 from 'better-sqlite3';
+import { ConfigError } from '../index.js';
 
 /** A task as kept: its fields (the cluster state's, `at` included) and its events in order. */
 export interface StoredTask {
@@ -57,7 +58,7 @@ export class TaskHistory {
     try {
       Driver = createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3;
     } catch (cause) {
-      throw new Error('task history needs the better-sqlite3 package: npm install better-sqlite3', { cause });
+      throw new ConfigError('task history needs the better-sqlite3 package: npm install better-sqlite3', { cause });
     }
     try {
       this.db = new Driver(path, { timeout: 5000 });
@@ -65,7 +66,7 @@ export class TaskHistory {
       this.db.pragma('synchronous = NORMAL');
       this.db.exec(SCHEMA);
     } catch (cause) {
-      throw new Error(`cannot open the task history '${path}': ${(cause as Error).message}. Check that the directory exists and is writable.`, { cause });
+      throw new ConfigError(`cannot open the task history '${path}': ${(cause as Error).message}. Check that the directory exists and is writable.`, { cause });
     }
     this.maxTasks = options.maxTasks ?? 100_000;
     this.maxAge = options.maxAge ?? 7 * 86_400;

@@ -58,8 +58,9 @@ export class Monitor {
     for (const t of this.timers) t.unref();
   }
 
+  /** The queues as they are now: a scrape samples them (concurrent scrapes share one sample). */
   private async freshQueues(): Promise<QueueInfo[]> {
-    await this.queues.fresh(2000);
+    await this.queues.fresh(0);
     return this.queues.latest();
   }
 

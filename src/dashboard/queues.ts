@@ -75,9 +75,10 @@ export class QueueMonitor {
   /** Asks the broker for every queue's counts (one sampling at a time; concurrent callers share it). */
   sample(): Promise<void> {
     this.sampling ??= (async () => {
+      const started = this.now();
       try {
         const infos = await this.list();
-        const t = this.now() / 1000;
+        const t = started / 1000;
         const seen = new Set<string>();
         for (const info of infos) {
           seen.add(info.name);
@@ -89,7 +90,7 @@ export class QueueMonitor {
         }
         // A queue the broker no longer lists is gone (deleted, expired).
         for (const name of this.queues.keys()) if (!seen.has(name)) this.queues.delete(name);
-        this.sampledAt = this.now();
+        this.sampledAt = started;
         this.error = undefined;
       } catch (err) {
         this.error = err instanceof Error ? err.message : String(err);
@@ -100,8 +101,9 @@ export class QueueMonitor {
     return this.sampling;
   }
 
-  /** Samples unless the last sample is younger than `maxAge` ms. */
+  /** Samples unless the last sample was taken less than `maxAge` ms ago (one under way is waited for first). */
   async fresh(maxAge: number): Promise<void> {
+    if (this.sampling) await this.sampling;
     if (this.now() - this.sampledAt > maxAge) await this.sample();
   }
 

@@ -1,11 +1,14 @@
 // The web dashboard end to end on memory://, sqlite://, redis:// (a key prefix of its own) and amqp:// (a vhost of
 // its own, results in Redis): an in-process worker with task events and the dashboard on a free port; the API lists
 // the worker with its inspect data, shows a task going RECEIVED -> STARTED -> SUCCESS, revokes, sets a rate limit,
-// grows the pool, applies a task and shuts the worker down; the SSE stream delivers the events; basic auth.
+// grows the pool, applies a task and shuts the worker down; the SSE stream delivers the events; basic auth; the
+// Prometheus text of the dashboard and of the worker (parsed back), queues with consumers, Flower's queue lengths,
+// task types and abort.
 import { randomUUID } from 'node:crypto';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import { Celeriac, createLogger, Worker } from '../../src/index.js';
-import { startDashboard, type Dashboard } from '../../src/dashboard/server.js';
+import { startDashboard, startWorkerMetrics, type Dashboard } from '../../src/dashboard/server.js';
+import { parseMetrics, value } from '../helpers/prometheus.js';
 import { createVhost, type Vhost } from '../helpers/amqp.js';
 import { deleteKeys, REDIS_URL } from '../helpers/redis.js';
 import { tempDir, until, type TempDir } from '../helpers/temp.js';
@@ -145,6 +148,59 @@ for (const kind of ['memory', 'sqlite', 'redis', 'amqp'] as const) {
       await until(() => dashboard.state.worker(hostname)?.alive === false, T);
       expect((await post('/api/worker/shutdown/nobody@nowhere')).status).toBe(404);
     });
+
+    it('Prometheus metrics of the dashboard and the worker, queues with consumers, Flower\'s queue lengths, task types and abort', async () => {
+      await until(() => dashboard.state.worker(hostname)?.alive === true, T);
+      const exposed = await startWorkerMetrics(worker, { port: 0 });
+      onTestFinished(() => exposed.close());
+      const r = await client.sendTask('tasks.add', [20, 22]);
+      expect(await r.get({ timeout: T })).toBe(42);
+      await until(() => dashboard.state.task(r.id)?.state === 'SUCCESS', T);
+      await client.sendTask('tasks.add', [0, 0], { queue: `${queue}-idle` });
+
+      const scraped = await fetch(`${dashboard.url}/metrics`);
+      expect(scraped.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+      const m = parseMetrics(await scraped.text());
+      expect(value(m, 'celeriac_events_total', { type: 'task-succeeded', task: 'tasks.add', worker: hostname })).toBe(1);
+      expect(value(m, 'celeriac_task_runtime_seconds_count', { task: 'tasks.add', worker: hostname })).toBe(1);
+      expect(value(m, 'celeriac_tasks', { state: 'SUCCESS', task: 'tasks.add' })).toBe(1);
+      expect(value(m, 'celeriac_worker_online', { worker: hostname })).toBe(1);
+      expect(value(m, 'celeriac_workers_online')).toBeGreaterThanOrEqual(1);
+      expect(value(m, 'celeriac_queue_messages', { queue: `${queue}-idle` })).toBe(1);
+      expect(value(m, 'celeriac_queue_messages', { queue })).toBe(0);
+      // Consumers where the broker knows them all (AMQP; memory lives in this process), never guessed elsewhere.
+      const knows = kind === 'amqp' || kind === 'memory';
+      expect(value(m, 'celeriac_queue_consumers', { queue })).toBe(knows ? 1 : NaN);
+      expect(m.samples.some((x) => x.labels['queue']?.startsWith('celeryev.'))).toBe(false);
+
+      await ctxRefresh();
+      const queues = (await get('/api/queues')).body['queues'] as { name: string; messages: number; consumers?: number; workers: string[] }[];
+      const row = queues.find((q) => q.name === queue);
+      expect(row).toMatchObject({ messages: 0, workers: [hostname], ...(knows ? { consumers: 1 } : {}) });
+      expect(row && 'consumers' in row).toBe(knows);
+      expect(queues.find((q) => q.name === `${queue}-idle`)).toMatchObject({ messages: 1, workers: [] });
+      expect(queues.some((q) => q.name.startsWith('celeryev.'))).toBe(false);
+      expect((await get('/api/queues/length')).body).toEqual({ active_queues: [expect.objectContaining({ name: queue, messages: 0 })] });
+      expect((await get('/api/task/types')).body).toEqual({ 'task-types': ['tasks.add'] });
+
+      const w = parseMetrics(await (await fetch(exposed.url)).text());
+      expect(value(w, 'celeriac_worker_tasks_total', { task: 'tasks.add', state: 'succeeded', worker: hostname })).toBe(1);
+      expect(value(w, 'celeriac_worker_task_runtime_seconds_count', { task: 'tasks.add' })).toBe(1);
+      expect(value(w, 'celeriac_worker_up')).toBe(1);
+      expect(value(w, 'celeriac_worker_concurrency')).toBe(1);
+      expect(value(w, 'celeriac_worker_active_tasks')).toBe(0);
+      expect(value(w, 'celeriac_queue_messages', { queue })).toBe(0);
+
+      // Abort: Celery's AbortableAsyncResult.abort() (state ABORTED in the result backend); refused once finished.
+      const later = await client.sendTask('tasks.add', [1, 1], { countdown: 600 });
+      expect(await post(`/api/task/abort/${later.id}`)).toEqual({ status: 200, body: { message: `Aborted '${later.id}'` } });
+      expect(await client.AsyncResult(later.id).state()).toBe('ABORTED');
+      expect((await post(`/api/task/abort/${r.id}`)).status).toBe(409);
+      expect(await client.AsyncResult(r.id).state()).toBe('SUCCESS');
+    });
+
+    /** Waits until the dashboard's inspect cache knows the worker's queues. */
+    const ctxRefresh = (): Promise<void> => until(async () => Object.keys((await get('/api/workers')).body).includes(hostname), T);
 
     if (kind === 'memory') {
       it('serves the page; basic auth answers 401 without credentials; a cross-origin POST is refused', async () => {
