@@ -13,6 +13,7 @@
  *   POST /api/worker/shutdown/<name>
  *   POST /api/worker/pool/grow/<name>   n=1  (and /shrink/<name>)
  *   GET  /api/overview                  the page's live view: workers with queues, counts by state
+ * and the monitoring routes of api-monitor.ts (queues, series, timelines, Flower's abort, queue lengths, types).
  */
 import { ConfigError, parseRate, type Replies, type OkReply } from '../index.js';
 import { MONITOR_ROUTES } from './api-monitor.js';

@@ -13,6 +13,8 @@ import { TaskSeries } from './series.js';
 const TIMELINE_KEPT = 64;
 /** How often dirty tasks are written to the history (ms), and how often it is pruned. */
 const FLUSH_EVERY = 500;
+/** Tasks waiting to be written at most: a burst faster than the flush timer is written at once. */
+const DIRTY_MAX = 5000;
 const PRUNE_EVERY = 60_000;
 
 export interface MonitorOptions {
@@ -83,7 +85,10 @@ export class Monitor {
       const queue = this.queueOf(task, e.hostname);
       if (queue) this.queues.note(queue, 'received');
     }
-    if (this.history) this.dirty.add(uuid);
+    if (this.history) {
+      this.dirty.add(uuid);
+      if (this.dirty.size >= DIRTY_MAX) this.flush();
+    }
   }
 
   /** The queue a received task came from: its task-sent event's, else its worker's only queue. */

@@ -74,8 +74,18 @@ function compare(key: string): (a: FlowerTask, b: FlowerTask) => number {
 
 /** The tasks that match, most recently updated first (or by sort_by), as Flower's `{uuid: task}` object. */
 export function listTasks(state: ClusterState, q: TaskQuery): Record<string, FlowerTask> {
-  let tasks = state.tasks().reverse().filter((t) => matches(t, q)).map(flowerTask);
-  if (q.sortBy) tasks = tasks.sort(compare(q.sortBy));
-  tasks = tasks.slice(q.offset, q.limit === undefined ? undefined : q.offset + q.limit);
+  const end = q.limit === undefined ? Infinity : q.offset + q.limit;
+  const all = state.tasks();
+  let tasks: FlowerTask[] = [];
+  if (q.sortBy) {
+    tasks = all.reverse().filter((t) => matches(t, q)).map(flowerTask).sort(compare(q.sortBy)).slice(q.offset, end);
+  } else {
+    // Newest first, stopping at the page's end: the page costs what it shows, not what the state holds.
+    for (let i = all.length - 1, seen = 0; i >= 0 && seen < end; i--) {
+      const t = all[i] as TaskInfo;
+      if (!matches(t, q)) continue;
+      if (seen++ >= q.offset) tasks.push(flowerTask(t));
+    }
+  }
   return Object.fromEntries(tasks.map((t) => [t.uuid, t]));
 }

@@ -48,6 +48,20 @@ export interface EventReceiverOptions {
   utcoffset?: () => number;
 }
 
+/** This machine's UTC offset, computed at most once a minute (a Date per event costs more than the rest of the stamping). */
+function cachedUtcOffset(now: () => number): () => number {
+  let at = -Infinity;
+  let offset = 0;
+  return () => {
+    const t = now();
+    if (t - at > 60_000 || t < at) {
+      offset = utcOffsetHours(new Date(t));
+      at = t;
+    }
+    return offset;
+  };
+}
+
 export class EventReceiver extends TypedEmitter<ReceiverEvents> {
   readonly queue: string;
   readonly routingKey: string;
@@ -72,7 +86,7 @@ export class EventReceiver extends TypedEmitter<ReceiverEvents> {
     this.queue = eventQueueName(options.nodeId ?? uuid(), options.queuePrefix ?? EVENT_QUEUE_PREFIX);
     this.clock = options.clock ?? new LamportClock();
     this.now = options.now ?? Date.now;
-    this.utcoffset = options.utcoffset ?? (() => utcOffsetHours(new Date()));
+    this.utcoffset = options.utcoffset ?? cachedUtcOffset(this.now);
   }
 
   /** Declares the queue, binds it and starts consuming (once); events published from now on arrive. */

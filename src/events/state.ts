@@ -148,14 +148,16 @@ export class State {
     }
     const state = TASK_STATES[kind] ?? kind.toUpperCase();
     if (typeof event.timestamp === 'number') task.at[kind] = event.timestamp;
-    const fields = Object.entries(event).filter(([k]) => !STANDARD.has(k) && k !== 'uuid');
     const earlier = state !== 'RETRY' && task.state !== 'RETRY' && precedence(state) > precedence(task.state);
-    if (earlier) {
-      // This event happened before the current state: merge its fields only.
-      for (const [k, v] of fields) if (state !== 'RECEIVED' || RECEIVED_FIELDS.has(k)) task[k] = v;
-      return;
+    // Every field but the standard ones (a plain loop: this runs for every event a monitor sees).
+    const fields = event as Record<string, unknown>;
+    for (const k in fields) {
+      if (STANDARD.has(k) || k === 'uuid') continue;
+      // An event that happened before the current state merges its fields only (a late RECEIVED, some of them).
+      if (earlier && state === 'RECEIVED' && !RECEIVED_FIELDS.has(k)) continue;
+      task[k] = fields[k];
     }
-    for (const [k, v] of fields) task[k] = v;
+    if (earlier) return;
     task.state = state;
     task.timestamp = typeof event.timestamp === 'number' ? event.timestamp : null;
     if (typeof event.clock === 'number') task.clock = event.clock;

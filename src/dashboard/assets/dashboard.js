@@ -104,7 +104,7 @@
 
   const overview = {
     async draw() {
-      const query = new URLSearchParams({ limit: '200' });
+      const query = new URLSearchParams({ limit: '100' });
       for (const [k, v] of new FormData(filters)) if (v) query.set(k, String(v));
       const [o, tasks] = await Promise.all([api('GET', '/api/overview'), api('GET', `/api/tasks?${query}`)]);
       drawWorkers(o);
@@ -120,8 +120,13 @@
     return [pages[hash] && hash !== 'task' ? hash : 'overview', undefined];
   }
 
+  let drawing = false;
+  let took = 0;
+
   async function refresh() {
     pending = null;
+    if (drawing) return schedule();
+    drawing = true;
     last = Date.now();
     const [name, arg] = route();
     try {
@@ -129,13 +134,20 @@
       document.body.dataset.page = name;
     } catch (err) {
       say(err.message, true);
+    } finally {
+      drawing = false;
+      took = Date.now() - last;
     }
   }
 
-  /** Redraws at most every 300 ms (the charts every second), however many events arrive. */
+  /**
+   * Redraws at most every 300 ms (the charts every second), however many events arrive, one draw at a time,
+   * and never more often than twice the last draw took (fetch included): a busy server or a slow machine
+   * gets fewer redraws instead of a page that stops answering.
+   */
   function schedule() {
     if (pending) return;
-    const gap = route()[0] === 'charts' ? 1000 : 300;
+    const gap = Math.max(route()[0] === 'charts' ? 1000 : 300, 2 * took);
     pending = setTimeout(refresh, Math.max(0, last + gap - Date.now()));
   }
 
