@@ -4,16 +4,18 @@
  *  1. Live: a stand-in worker (bench/dashboard-events.ts, a child process) sends 10 000 task events a second
  *     on Redis for BENCH_DASH_SECONDS; the dashboard runs here with Chromium (playwright-core) showing its
  *     page and an /api/events client reading. Reported: events the dashboard took per second, its event-loop
- *     delay, /api/overview latency, the page's longest frame and long tasks, and a click-to-drawn navigation.
+ *     delay, /api/overview latency, the page's longest frame and long tasks, a click-to-drawn navigation, and
+ *     the CPU time spent per event (the figure that does not depend on what else the machine runs).
  *  2. Memory: 1 000 000 tasks (3 000 000 events) fed through the dashboard's receiver on memory://, with the
  *     SQLite history on: heap and RSS after GC along the way (bounded: the state keeps maxTasks).
  *
  * Run with `node --expose-gc --import tsx bench/dashboard.ts` (the npm script does). Knobs: BENCH_DASH_RATE
- * (10000), BENCH_DASH_SECONDS (10), BENCH_DASH_TASKS (1000000), BENCH_DASH_ONLY (live,memory).
+ * (10000), BENCH_DASH_SECONDS (10), BENCH_DASH_TASKS (1000000), BENCH_DASH_ONLY (live,memory). The figures also go
+ * to bench/results/dashboard.json.
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -73,11 +75,13 @@ async function live(): Promise<Record<string, unknown>> {
   // The window: from the stand-in worker's first event to its worker-offline, as the dashboard receives them.
   let first = 0;
   let last = 0;
+  let cpu0 = process.cpuUsage();
   const counted = { n: 0 };
   dashboard.receiver.on('event', (e) => {
     if (e.hostname !== 'bench-worker@dashboard') return;
     if (!first) {
       first = Date.now();
+      cpu0 = process.cpuUsage();
       loop.enable();
     }
     counted.n++;
@@ -104,6 +108,7 @@ async function live(): Promise<Record<string, unknown>> {
   while (!last) await new Promise((r) => setTimeout(r, 20));
   clearInterval(poll);
   loop.disable();
+  const cpu = process.cpuUsage(cpu0);
   const seconds = (last - first) / 1000;
   const took = counted.n;
   const inPage = (await page.evaluate(`({ gaps: window.gaps.slice(10), longTasks: window.longTasks })`)) as { gaps: number[]; longTasks: number[] };
@@ -112,6 +117,8 @@ async function live(): Promise<Record<string, unknown>> {
   const result = {
     producer: JSON.parse(produced.trim() || '{}') as unknown,
     eventsPerSecondTaken: Math.round(took / seconds),
+    // CPU time of this process (dashboard, its HTTP answers, the /api/events client, playwright's driver) per event.
+    cpuMicrosPerEvent: Math.round(((cpu.user + cpu.system) / took) * 10) / 10,
     eventsTotal: took,
     windowSeconds: seconds,
     streamedToApiEvents: streamed,
@@ -163,3 +170,5 @@ const out: Record<string, unknown> = { node: process.version, rate: RATE, second
 if (ONLY.has('live')) out['live'] = await live();
 if (ONLY.has('memory')) out['memory'] = await memory();
 console.log(JSON.stringify(out, null, 2));
+mkdirSync('bench/results', { recursive: true });
+writeFileSync('bench/results/dashboard.json', `${JSON.stringify(out, null, 2)}\n`);

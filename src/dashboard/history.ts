@@ -86,13 +86,19 @@ export class TaskHistory {
     });
   }
 
-  /** Writes (or rewrites) tasks in one transaction. */
+  private writtenSincePrune = 0;
+
+  /** Writes (or rewrites) tasks in one transaction; prunes once a tenth of the count limit was written since the last prune. */
   write(tasks: StoredTask[]): void {
-    if (tasks.length) this.writeMany(tasks);
+    if (!tasks.length) return;
+    this.writeMany(tasks);
+    this.writtenSincePrune += tasks.length;
+    if (this.writtenSincePrune > Math.max(1000, this.maxTasks / 10)) this.prune();
   }
 
   /** Drops tasks past the age limit, then the oldest past the count limit; returns how many went. */
   prune(): number {
+    this.writtenSincePrune = 0;
     let dropped = 0;
     if (this.maxAge > 0) {
       dropped += this.db.prepare('DELETE FROM celeriac_dashboard_tasks WHERE updated < ?').run(this.now() / 1000 - this.maxAge).changes;

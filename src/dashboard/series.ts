@@ -8,10 +8,10 @@
 export const SERIES_KINDS = ['sent', 'received', 'started', 'succeeded', 'failed', 'retried', 'revoked', 'rejected'] as const;
 export type SeriesKind = (typeof SERIES_KINDS)[number];
 
-/** Runtime histogram: 8 buckets per decade from 100 µs to 10 000 s; the first and last also take what lies beyond. */
+/** Runtime histogram: 8 buckets per decade from 1 µs to 10 000 s; the first and last also take what lies beyond. */
 const PER_DECADE = 8;
-const MIN_EXP = -4;
-const BINS = 8 * PER_DECADE;
+const MIN_EXP = -6;
+const BINS = 10 * PER_DECADE;
 const binOf = (seconds: number): number => Math.min(BINS - 1, Math.max(0, Math.floor((Math.log10(Math.max(seconds, 1e-9)) - MIN_EXP) * PER_DECADE)));
 /** The geometric middle of a bin, in seconds (what a quantile falling in it reads as: within ±16 %). */
 const middleOf = (bin: number): number => 10 ** (MIN_EXP + (bin + 0.5) / PER_DECADE);

@@ -15,7 +15,10 @@ import { LiveStreams } from './live.js';
 import { Monitor } from './monitor.js';
 import { WorkerInspector } from './workers.js';
 
-export { startWorkerMetrics, type WorkerMetrics, type WorkerMetricsOptions } from './worker-metrics.js';
+export { startWorkerMetrics, workerRegistry, type WorkerMetrics, type WorkerMetricsOptions } from './worker-metrics.js';
+export type { Monitor } from './monitor.js';
+export type { QueueRow } from './queues.js';
+export type { SeriesView } from './series.js';
 
 export interface DashboardOptions {
   /** Default 5555 (Flower's); 0 picks a free port. */

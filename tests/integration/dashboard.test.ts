@@ -203,11 +203,21 @@ for (const kind of ['memory', 'sqlite', 'redis', 'amqp'] as const) {
     const ctxRefresh = (): Promise<void> => until(async () => Object.keys((await get('/api/workers')).body).includes(hostname), T);
 
     if (kind === 'memory') {
-      it('serves the page; basic auth answers 401 without credentials; a cross-origin POST is refused', async () => {
+      it('serves the page and /api/live ticks; basic auth answers 401 without credentials; a cross-origin POST is refused', async () => {
         const page = await fetch(`${dashboard.url}/`);
         expect(page.headers.get('content-type')).toMatch(/text\/html/);
         expect(await page.text()).toContain('<table id="workers">');
         expect((await fetch(`${dashboard.url}/static/dashboard.js`)).status).toBe(200);
+        for (const asset of ['charts.js', 'pages.js', 'dashboard.css']) expect((await fetch(`${dashboard.url}/static/${asset}`)).status).toBe(200);
+        // /api/live: a tick (at most four a second) saying how many events came, whatever the rate.
+        const ticks = subscribe(`${dashboard.url}/api/live`);
+        try {
+          await client.sendTask('tasks.add', [1, 2]);
+          await until(() => ticks.events.reduce((n, t) => n + Number(t['events']), 0) >= 3, T);
+          expect(Object.keys(ticks.events[0] ?? {})).toEqual(['events']);
+        } finally {
+          ticks.close();
+        }
         const cross = await fetch(`${dashboard.url}/api/task/revoke/x`, { method: 'POST', headers: { origin: 'http://evil.example' } });
         expect(cross.status).toBe(403);
         const locked = await startDashboard(client, { port: 0, basicAuth: 'admin:s3cret' });

@@ -77,6 +77,10 @@ window.celeriacCharts = (() => {
         drawing = true;
       });
       ctx.stroke();
+      // A point with no neighbour draws no line: a dot shows it.
+      line.values.forEach((v, i) => {
+        if (v !== null && (line.values[i - 1] ?? null) === null && (line.values[i + 1] ?? null) === null) ctx.fillRect(x(i) - 1.5, y(v) - 1.5, 3, 3);
+      });
       ctx.fillRect(legend, 5, 10, 3);
       ctx.fillText(line.label, legend + 14, 11);
       legend += ctx.measureText(line.label).width + 30;
@@ -137,15 +141,17 @@ window.celeriacCharts = (() => {
       ctx.fillRect(x(started), mid - 6, Math.max(2, w - 20 - x(started)), 12);
     }
     events.forEach((e, i) => {
-      // Labels stay inside the canvas: the first is aligned left, the last right.
-      ctx.textAlign = i === 0 ? 'left' : i === events.length - 1 ? 'right' : 'center';
+      // Labels stay inside the canvas: those near an edge are aligned to it.
+      const at = x(e.timestamp);
+      ctx.textAlign = at < 60 ? 'left' : at > w - 60 ? 'right' : 'center';
       ctx.fillStyle = '#222';
       ctx.beginPath();
-      ctx.arc(x(e.timestamp), mid, 3, 0, Math.PI * 2);
+      ctx.arc(at, mid, 3, 0, Math.PI * 2);
       ctx.fill();
-      ctx.fillText(e.event, x(e.timestamp), i % 2 ? mid + 24 : mid - 14);
+      const tx = at < 60 ? at - 3 : at > w - 60 ? at + 3 : at;
+      ctx.fillText(e.event, tx, i % 2 ? mid + 24 : mid - 14);
       ctx.fillStyle = '#666';
-      ctx.fillText(`+${(e.timestamp - t0).toFixed(3)}s`, x(e.timestamp), i % 2 ? mid + 38 : mid - 28 < 8 ? mid + 38 : mid - 28);
+      ctx.fillText(`+${(e.timestamp - t0).toFixed(3)}s`, tx, i % 2 ? mid + 38 : mid - 28);
     });
   }
 
@@ -176,15 +182,17 @@ window.celeriacCharts = (() => {
       ctx.stroke();
     };
     const cx = w / 2;
+    // Rows: the parent (if any), the task, its children.
+    const ty = parent ? 110 : 30;
     if (parent) {
       edge(cx, 40, cx, 93);
       box(parent, cx, 30, 200);
     }
     const shown = children.slice(0, 12);
     const slot = (w - 20) / Math.max(1, shown.length);
-    shown.forEach((c, i) => edge(cx, 127, 10 + slot * (i + 0.5), 183));
-    box(task, cx, 110, 220);
-    shown.forEach((c, i) => box(c, 10 + slot * (i + 0.5), 195, Math.min(180, slot - 8)));
+    shown.forEach((c, i) => edge(cx, ty + 17, 10 + slot * (i + 0.5), ty + 73));
+    box(task, cx, ty, 220);
+    shown.forEach((c, i) => box(c, 10 + slot * (i + 0.5), ty + 85, Math.min(180, slot - 8)));
     if (children.length > shown.length) {
       ctx.fillStyle = '#666';
       ctx.textAlign = 'right';
