@@ -59,7 +59,7 @@ export {
   Control, Inspect, CommandRegistry, Mailbox, MailboxNode, LimitedRevokedSet, addressedTo,
   type ControlOptions, type Destination, type Replies, type OkReply, type BroadcastOptions, type Reply,
   type CommandMeta, type CommandArg, type CommandKind, type CommandHandler, type CommandDefinition, type CommandContext,
-  type ControlTarget, type TaskRequestSnapshot, type ScheduledSnapshot, type QueueSnapshot, type RevokedSet,
+  type ControlTarget, type ObjectCountsReply, type TaskRequestSnapshot, type ScheduledSnapshot, type QueueSnapshot, type RevokedSet,
 } from './control/index.js';
 export type { WorkerControlOptions } from './worker/control.js';
 export { Gossip, electLeader, type ElectionHandler, type ElectionOutcome, type GossipEvents } from './worker/gossip.js';

@@ -23,6 +23,7 @@ export interface ControlledWorker {
 type EngineMethods = Pick<
   ControlTarget,
   'activeRequests' | 'reservedRequests' | 'scheduledRequests' | 'setRateLimit' | 'setTimeLimit' | 'poolGrow' | 'poolShrink' | 'autoscale' | 'terminateTask' | 'revoke' | 'addConsumer' | 'cancelConsumer' | 'stats' | 'setEvents' | 'sendHeartbeat' | 'election'
+  | 'memSample' | 'memDump' | 'objectCounts' | 'poolRestart'
 >;
 
 /** Limits the control commands set at run time, where the worker keeps them (WorkerControls.taskOverrides). */
@@ -52,7 +53,7 @@ function maskConf(value: unknown, key = ''): unknown {
 }
 
 /** The engine's methods passed through as they are (bound to the worker when it has them). */
-const BOUND = ['setRateLimit', 'setTimeLimit', 'poolGrow', 'poolShrink', 'autoscale', 'terminateTask', 'revoke', 'addConsumer', 'cancelConsumer', 'setEvents', 'sendHeartbeat', 'election'] as const;
+const BOUND = ['setRateLimit', 'setTimeLimit', 'poolGrow', 'poolShrink', 'autoscale', 'terminateTask', 'revoke', 'addConsumer', 'cancelConsumer', 'setEvents', 'sendHeartbeat', 'election', 'memSample', 'memDump', 'objectCounts', 'poolRestart'] as const;
 
 // Declaration merging: the class has each of BOUND as an optional method (set in the constructor).
 export interface WorkerControlTarget extends Partial<Pick<ControlTarget, (typeof BOUND)[number]>> {}

@@ -81,6 +81,7 @@ export class Worker extends WorkerControls<WorkerEvents> {
     this.acksLate = options.acksLate ?? conf.acksLate;
     this.logger = options.logger ?? createLogger({ level: conf.logLevel });
     this.controlOptions = options.control ?? {};
+    this.poolRestarts = options.poolRestarts ?? conf.poolRestarts;
     this.eventer = new WorkerEventer(this, { taskEvents: options.taskEvents ?? conf.workerSendTaskEvents, heartbeat: options.heartbeat ?? true, heartbeatInterval: options.heartbeatInterval, gossip: options.gossip ?? true });
     const pool = options.pool ?? 'async';
     this.pool =
@@ -363,6 +364,7 @@ export class Worker extends WorkerControls<WorkerEvents> {
     const consumer = this.consumer;
     for (const q of [...(consumer?.queues ?? [])]) await consumer?.cancel(q);
     this.autoscaler?.stop();
+    this.memory.stop();
     const handBack: Request[] = [...this.state.reserved.splice(0), ...this.rates.drain(), ...this.eta.drain()];
     await Promise.all(handBack.map((r) => r.delivery.reject({ requeue: true }).catch((e: unknown) => this.logError('hand back', e))));
     if (handBack.length) this.logger.info('handed %d waiting task(s) back to the queue', handBack.length);
