@@ -49,6 +49,7 @@ export type {
 } from './transport/types.js';
 export type { ResultBackend, BackendFactory, BackendOptions, WaitOptions } from './backend/types.js';
 export { maskUrl } from './util/url.js';
+export { maskConfig, isSecretKey } from './util/mask.js';
 export { expandNodeName } from './util/hostname.js';
 export { Beat, type BeatOptions, type BeatEvents, type BeatLogger, type SentEvent } from './beat/beat.js';
 export { crontab, type CrontabFields, type CrontabField, type CrontabSpec } from './beat/crontab.js';

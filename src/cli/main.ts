@@ -12,11 +12,14 @@ import { registerGateway } from './gateway.js';
 import { registerInspect } from './inspect.js';
 import { registerStatus } from './status.js';
 import { registerList } from './list.js';
+import { registerLogtool } from './logtool.js';
 import { registerNs } from './ns.js';
 import { registerPurge } from './purge.js';
+import { registerReport } from './report.js';
 import { registerResult } from './result.js';
 import { registerRpc } from './rpc.js';
 import { registerServe } from './serve.js';
+import { registerUpgrade } from './upgrade.js';
 import { UsageError } from './usage.js';
 import { registerWorker } from './worker.js';
 
@@ -43,6 +46,9 @@ export function buildProgram(): Command {
   registerRpc(program);
   registerGateway(program);
   registerNs(program);
+  registerReport(program);
+  registerLogtool(program);
+  registerUpgrade(program);
   const override = (cmds: readonly Command[]): void => {
     for (const cmd of cmds) {
       cmd.exitOverride();

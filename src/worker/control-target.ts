@@ -5,7 +5,7 @@
 import { arch, cpus, hostname as osHostname, platform, release } from 'node:os';
 import type { Celeriac } from '../app/celeriac.js';
 import type { ControlTarget, QueueSnapshot, RegisteredTaskInfo, RevokedSet, ScheduledSnapshot, TaskRequestSnapshot } from '../control/types.js';
-import { maskUrl } from '../util/url.js';
+import { maskConfig } from '../util/mask.js';
 import { snapshot } from './snapshot.js';
 import type { WorkerState } from './state.js';
 
@@ -31,8 +31,6 @@ interface Overrides {
   taskOverrides?(taskName: string): Readonly<Record<string, string | number | null>> | undefined;
 }
 
-const SECRET = /pass|secret|token|key|auth|credential/i;
-
 /** kombu's Queue.as_dict for a queue bound to the direct exchange of the same name (as the worker declares it). */
 export function queueSnapshot(name: string): QueueSnapshot {
   return {
@@ -43,13 +41,6 @@ export function queueSnapshot(name: string): QueueSnapshot {
     durable: true, exclusive: false, auto_delete: false, no_ack: false, alias: null, bindings: [],
     no_declare: null, expires: null, message_ttl: null, max_length: null, max_length_bytes: null, max_priority: null,
   };
-}
-
-function maskConf(value: unknown, key = ''): unknown {
-  if (typeof value === 'string') return /url$|^broker$|^backend$/i.test(key) || value.includes('://') ? maskUrl(value) : SECRET.test(key) ? '********' : value;
-  if (Array.isArray(value)) return value.map((v) => maskConf(v));
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskConf(v, k)]));
-  return value;
 }
 
 /** The engine's methods passed through as they are (bound to the worker when it has them). */
@@ -122,7 +113,7 @@ export class WorkerControlTarget implements ControlTarget {
 
   configuration(withDefaults: boolean): Record<string, unknown> {
     void withDefaults; // celeriac's loaded config always holds every option with its value
-    return maskConf({ ...this.worker.app.conf }) as Record<string, unknown>;
+    return maskConfig({ ...this.worker.app.conf }) as Record<string, unknown>;
   }
 
   report(): string {
@@ -133,7 +124,7 @@ export class WorkerControlTarget implements ControlTarget {
       `loader -> app ${this.worker.app.main}`,
       `settings -> transport:${broker} results:${backend}`,
       '',
-      ...Object.entries(maskConf({ ...this.worker.app.conf }) as Record<string, unknown>).map(([k, v]) => `${k}: ${JSON.stringify(v)}`),
+      ...Object.entries(maskConfig({ ...this.worker.app.conf }) as Record<string, unknown>).map(([k, v]) => `${k}: ${JSON.stringify(v)}`),
     ].join('\n');
   }
 
