@@ -29,6 +29,7 @@ export type { PartialArgs } from './app/task.js';
 export type { GroupStore, ChordPart, ChordPartReturn } from './backend/groups.js';
 export { Router, type Route } from './app/routes.js';
 export { Worker, type WorkerOptions, type WorkerStatus } from './worker/worker.js';
+export type { Bootstep } from './worker/bootsteps.js';
 export type { PoolKind } from './worker/pools/index.js';
 export type { PoolError, PoolHooks } from './worker/pools/types.js';
 export type { StateReporter } from './app/context.js';

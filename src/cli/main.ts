@@ -9,6 +9,7 @@ import { registerControl } from './control.js';
 import { registerDashboard } from './dashboard.js';
 import { registerEvents } from './events.js';
 import { registerGateway } from './gateway.js';
+import { registerGraph } from './graph.js';
 import { registerInspect } from './inspect.js';
 import { registerStatus } from './status.js';
 import { registerList } from './list.js';
@@ -49,6 +50,7 @@ export function buildProgram(): Command {
   registerReport(program);
   registerLogtool(program);
   registerUpgrade(program);
+  registerGraph(program);
   const override = (cmds: readonly Command[]): void => {
     for (const cmd of cmds) {
       cmd.exitOverride();

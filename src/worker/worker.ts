@@ -18,6 +18,7 @@ import { defaultNodeName, expandNodeName } from '../util/hostname.js';
 import { createLogger, type Logger } from './logger.js';
 import { startControl, type ControlHandle, type WorkerControlOptions } from './control.js';
 import { WorkerControls } from './controls.js';
+import { bootsteps, type Bootstep } from './bootsteps.js';
 import { WorkerEventer } from './events.js';
 import { recordDiscard, recordOutcome, recordUnregistered, type OutcomeContext } from './outcome.js';
 import { toPoolError } from './pools/base.js';
@@ -101,6 +102,13 @@ export class Worker extends WorkerControls<WorkerEvents> {
   }
 
   private readonly autoscaleOptions: WorkerOptions['autoscale'];
+
+  /** The components start() brings up, in order, with what each needs (`celeriac graph bootsteps`); `beat`: -B. */
+  bootsteps(options: { beat?: boolean } = {}): Bootstep[] {
+    const { conf } = this.app;
+    const control = { enabled: this.controlOptions.enabled !== false, statedb: this.controlOptions.statedb, namespace: this.app.control.namespace };
+    return bootsteps({ broker: conf.broker, backend: conf.backend, pool: this.pool, autoscale: this.autoscaleOptions, prefetch: this.prefetch, queues: this.queues, events: this.eventer.plan, control, beat: options.beat ?? false });
+  }
 
   async start(): Promise<this> {
     if (this.status !== 'new') throw new Error(`worker ${this.hostname} was already started`);
