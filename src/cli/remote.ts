@@ -59,6 +59,11 @@ export function helpText(kind: CommandKind, app: Celeriac): string {
     'Commands:',
     ...rows.map(([sig, help]) => `  ${(sig ?? '').padEnd(width)}  ${help ?? ''}`),
     '',
+    'Examples:',
+    ...(kind === 'inspect'
+      ? ['  $ celeriac inspect ping', '  $ celeriac inspect active -d w1@host --json', '  $ celeriac inspect memsample 5 60    # sample memory every 5 s, 60 times', '  $ celeriac inspect memdump', '  $ celeriac inspect objgraph -d w1@host    # pauses the worker for a heap snapshot']
+      : ['  $ celeriac control rate_limit tasks.add 10/m', '  $ celeriac control revoke 8f1c... 91ab...', '  $ celeriac control pool_restart -d w1@host    # workers started with --pool-restarts']),
+    '',
   ].join('\n');
 }
 

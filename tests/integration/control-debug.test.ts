@@ -119,6 +119,14 @@ describe('control pool_restart', { timeout: 120_000 }, () => {
     });
   }
 
+  it('new children that cannot load the app are stopped; the old ones keep working', async () => {
+    const w = await h.start('broken@debug', ['-P', 'threads', '--pool-restarts']);
+    writeFileSync(h.dir.file('version'), 'broken');
+    expect(json(await h.cli(['control', 'pool_restart', '-d', 'broken@debug', '-t', '5', '--json']))).toEqual([{ 'broken@debug': { ok: 'reload started' } }]);
+    await w.waitFor(/pool restart failed; the old threads keep working: .*broken on purpose/, 30_000);
+    expect((await call(['restart.version', '--wait'])).result).toBe('v1');
+  });
+
   it('is refused without --pool-restarts, and by the async pool', async () => {
     await h.start('gated@debug', ['-P', 'threads']);
     await h.start('async@debug', ['--pool-restarts']);
