@@ -2,7 +2,8 @@
 # `npm run setup`: everything the test suite needs on a fresh Debian machine, idempotent (run it any time):
 # a C++ toolchain for better-sqlite3, Redis and RabbitMQ (installed when missing, started when down, the
 # rabbitmq_management plug-in enabled), the interop peers from Debian (Python Celery 5, oslo.messaging, Pyro4,
-# jsonrpclib; XML-RPC is Python's own), Chromium for the dashboard's browser test, then `npm install`.
+# jsonrpclib; XML-RPC is Python's own), Chromium for the dashboard's browser test, Graphviz for the graph tests,
+# then `npm install`.
 # Installing needs root (or sudo); what is already there is left alone. `.ci/run` runs exactly
 # `npm run setup && npm test`, the README's test command.
 set -euo pipefail
@@ -34,6 +35,8 @@ py 'import msgpack' || need python3-msgpack
 py 'import jsonrpclib' || need python3-jsonrpclib-pelix
 # The dashboard's browser test drives Debian's Chromium through playwright-core.
 [ -x /usr/bin/chromium ] || need chromium
+# `celeriac graph` tests render their DOT with Graphviz.
+command -v dot >/dev/null 2>&1 || need graphviz
 
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "setup: installing ${missing[*]}"

@@ -29,6 +29,7 @@ export type { PartialArgs } from './app/task.js';
 export type { GroupStore, ChordPart, ChordPartReturn } from './backend/groups.js';
 export { Router, type Route } from './app/routes.js';
 export { Worker, type WorkerOptions, type WorkerStatus } from './worker/worker.js';
+export type { Bootstep } from './worker/bootsteps.js';
 export type { PoolKind } from './worker/pools/index.js';
 export type { PoolError, PoolHooks } from './worker/pools/types.js';
 export type { StateReporter } from './app/context.js';
@@ -49,6 +50,7 @@ export type {
 } from './transport/types.js';
 export type { ResultBackend, BackendFactory, BackendOptions, WaitOptions } from './backend/types.js';
 export { maskUrl } from './util/url.js';
+export { maskConfig, isSecretKey } from './util/mask.js';
 export { expandNodeName } from './util/hostname.js';
 export { Beat, type BeatOptions, type BeatEvents, type BeatLogger, type SentEvent } from './beat/beat.js';
 export { crontab, type CrontabFields, type CrontabField, type CrontabSpec } from './beat/crontab.js';
@@ -59,7 +61,7 @@ export {
   Control, Inspect, CommandRegistry, Mailbox, MailboxNode, LimitedRevokedSet, addressedTo,
   type ControlOptions, type Destination, type Replies, type OkReply, type BroadcastOptions, type Reply,
   type CommandMeta, type CommandArg, type CommandKind, type CommandHandler, type CommandDefinition, type CommandContext,
-  type ControlTarget, type TaskRequestSnapshot, type ScheduledSnapshot, type QueueSnapshot, type RevokedSet,
+  type ControlTarget, type ObjectCountsReply, type TaskRequestSnapshot, type ScheduledSnapshot, type QueueSnapshot, type RevokedSet,
 } from './control/index.js';
 export type { WorkerControlOptions } from './worker/control.js';
 export { Gossip, electLeader, type ElectionHandler, type ElectionOutcome, type GossipEvents } from './worker/gossip.js';

@@ -8,7 +8,7 @@ export function registerControl(program: Command): void {
     async (command: string | undefined, words: string[], flags: RemoteFlags) => {
       await withRemote('control', flags, command, async (app, def) => {
         const args = CommandRegistry.parseWords(def, words);
-        const where = { ...destinationOf(flags), reply: true };
+        const where = { ...destinationOf(flags, def.timeout || 1), reply: true };
         let replies: Reply[];
         // Revocations also go to the result backend, so workers that start later honour them.
         if (def.name === 'revoke') replies = await app.control.revoke(args['task_id'] as string[], where);

@@ -8,7 +8,7 @@ export function registerInspect(program: Command): void {
     async (command: string | undefined, words: string[], flags: RemoteFlags) => {
       await withRemote('inspect', flags, command, async (app, def) => {
         const args = CommandRegistry.parseWords(def, words);
-        const replies = await app.control.inspect(destinationOf(flags)).call(def.name, args);
+        const replies = await app.control.inspect(destinationOf(flags, def.timeout || 1)).call(def.name, args);
         process.exitCode = printReplies(replies, flags);
       });
     },

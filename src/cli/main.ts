@@ -10,18 +10,22 @@ import { registerControl } from './control.js';
 import { registerDashboard } from './dashboard.js';
 import { registerEvents } from './events.js';
 import { registerGateway } from './gateway.js';
+import { registerGraph } from './graph.js';
 import { registerInspect } from './inspect.js';
 import { registerStatus } from './status.js';
 import { registerList } from './list.js';
 import { registerMigrate } from './migrate.js';
 import { registerMulti } from './multi.js';
+import { registerLogtool } from './logtool.js';
 import { registerNs } from './ns.js';
 import { registerPurge } from './purge.js';
+import { registerReport } from './report.js';
 import { registerResult } from './result.js';
 import { registerRpc } from './rpc.js';
 import { registerServe } from './serve.js';
 import { registerStubs } from './stubs.js';
 import { registerShell } from './shell.js';
+import { registerUpgrade } from './upgrade.js';
 import { UsageError } from './usage.js';
 import { registerWorker } from './worker.js';
 
@@ -53,6 +57,10 @@ export function buildProgram(): Command {
   registerShell(program);
   registerAmqp(program);
   registerMigrate(program);
+  registerReport(program);
+  registerLogtool(program);
+  registerUpgrade(program);
+  registerGraph(program);
   const override = (cmds: readonly Command[]): void => {
     for (const cmd of cmds) {
       cmd.exitOverride();

@@ -27,14 +27,15 @@ export function addRemoteOptions(cmd: Command, defaultTimeout: string): Command 
     .option('-A, --app <module>', 'module that exports the app (its broker and its own commands); default: CELERIAC_BROKER_URL')
     .option('-d, --destination <nodes>', 'comma-separated node names to ask (default: every worker)')
     .option('-p, --pattern <glob>', 'ask only nodes whose name matches this glob')
-    .option('-t, --timeout <seconds>', 'how long to wait for replies', defaultTimeout)
+    .option('-t, --timeout <seconds>', `how long to wait for replies (default ${defaultTimeout}; objgraph 60)`)
     .option('-j, --json', 'print the replies as JSON')
     .option('-h, --help', 'list the commands (with -A, the app\'s own commands too)')
     .helpOption(false);
 }
 
-export function destinationOf(flags: RemoteFlags): { destination?: string[]; pattern?: string; timeout: number } {
-  const timeout = parseNumberOption('--timeout', flags.timeout ?? '1', { min: 0 }) * 1000;
+/** Where to send and how long to wait: `fallback` seconds when -t is not given. */
+export function destinationOf(flags: RemoteFlags, fallback = 1): { destination?: string[]; pattern?: string; timeout: number } {
+  const timeout = parseNumberOption('--timeout', flags.timeout ?? String(fallback), { min: 0 }) * 1000;
   const destination = flags.destination?.split(',').map((d) => d.trim()).filter(Boolean);
   return { ...(destination?.length ? { destination } : {}), ...(flags.pattern ? { pattern: flags.pattern } : {}), timeout };
 }
@@ -57,6 +58,11 @@ export function helpText(kind: CommandKind, app: Celeriac): string {
     '',
     'Commands:',
     ...rows.map(([sig, help]) => `  ${(sig ?? '').padEnd(width)}  ${help ?? ''}`),
+    '',
+    'Examples:',
+    ...(kind === 'inspect'
+      ? ['  $ celeriac inspect ping', '  $ celeriac inspect active -d w1@host --json', '  $ celeriac inspect memsample 5 60    # sample memory every 5 s, 60 times', '  $ celeriac inspect memdump', '  $ celeriac inspect objgraph -d w1@host    # pauses the worker for a heap snapshot']
+      : ['  $ celeriac control rate_limit tasks.add 10/m', '  $ celeriac control revoke 8f1c... 91ab...', '  $ celeriac control pool_restart -d w1@host    # workers started with --pool-restarts']),
     '',
   ].join('\n');
 }
@@ -108,6 +114,7 @@ export function printReplies(replies: Reply, flags: RemoteFlags): number {
     out.push(`->  ${node}: ${error === undefined ? 'OK' : 'ERROR'}`);
     if (error !== undefined) out.push(`        ${formatValue(error)}`);
     else if (reply && typeof reply === 'object' && 'ok' in reply && Object.keys(reply).length === 1) out.push(...formatValue((reply as { ok: unknown }).ok).split('\n').map((l) => `        ${l}`));
+    else if (typeof reply === 'string') out.push(...reply.trimEnd().split('\n').map((l) => `    ${l}`));
     else if (Array.isArray(reply) && reply.length === 0) out.push('    - empty -');
     else if (isTaskList(reply)) {
       const rows = reply.map((item) => {

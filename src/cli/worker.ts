@@ -34,6 +34,7 @@ interface WorkerFlags {
   heartbeatInterval?: string;
   pidfile?: string;
   metrics?: string;
+  poolRestarts?: boolean;
 }
 
 const POOLS = ['async', 'threads', 'processes'] as const;
@@ -93,6 +94,7 @@ export function registerWorker(program: Command): void {
     .option('--max-tasks-per-child <n>', 'threads/processes: replace a child after it ran this many tasks')
     .option('--max-memory-per-child <KiB>', 'threads/processes: replace a child once a task leaves it above this resident memory (KiB)')
     .option('--autoscale <max,min>', 'grow the pool up to max with the backlog, shrink it back to min when idle')
+    .option('--pool-restarts', "honour control pool_restart: new threads or children re-import the app module (threads/processes)")
     .option('--time-limit <seconds>', 'hard time limit for every task: the run is killed (threads/processes) or abandoned (async)')
     .option('--soft-time-limit <seconds>', "soft time limit for every task: the task's signal aborts with SoftTimeLimitExceeded")
     .option('-n, --hostname <name>', 'node name, %h = host name (default celeriac@%h)')
@@ -142,7 +144,7 @@ export function registerWorker(program: Command): void {
       if (unknownCommand) throw new UsageError(`--control-allow: no command '${unknownCommand}'; commands: ${app.control.registry.list().map((d) => d.name).join(', ')}`);
       const control = { enabled: !flags.withoutControl, ...(allow ? { allow } : {}), ...(flags.statedb ? { statedb: flags.statedb } : {}) };
       const worker = new Worker(app, { queues, concurrency, prefetchMultiplier, hostname: flags.hostname, acksLate: flags.acksLate, logger, control, pool, appModule: flags.app, maxTasksPerChild, maxMemoryPerChild, autoscale, timeLimit, softTimeLimit,
-        ...(flags.taskEvents ? { taskEvents: true } : {}), heartbeat: !flags.withoutHeartbeat, heartbeatInterval, gossip: !flags.withoutGossip });
+        ...(flags.taskEvents ? { taskEvents: true } : {}), ...(flags.poolRestarts ? { poolRestarts: true } : {}), heartbeat: !flags.withoutHeartbeat, heartbeatInterval, gossip: !flags.withoutGossip });
       const beat = flags.beat ? new Beat(app, { logger, scheduleFile: flags.schedule }) : undefined;
       const version = (program.version() ?? '0.0.0');
       let signals = 0;

@@ -8,10 +8,11 @@ import type { Transport } from '../transport/types.js';
 import type { IdFactory } from '../util/ids.js';
 import { LamportClock } from '../util/lamport.js';
 import { registerControlCommands } from './control-commands.js';
+import { registerDebugCommands } from './debug-commands.js';
 import { registerInspectCommands } from './inspect-commands.js';
 import { Mailbox, type BroadcastOptions, type Reply } from './mailbox.js';
 import { CommandRegistry, type CommandDefinition, type CommandHandler, type CommandMeta } from './registry.js';
-import type { QueueSnapshot, ScheduledSnapshot, TaskRequestSnapshot } from './types.js';
+import type { ObjectCountsReply, QueueSnapshot, ScheduledSnapshot, TaskRequestSnapshot } from './types.js';
 
 export type Destination = Pick<BroadcastOptions, 'destination' | 'pattern' | 'matcher' | 'timeout' | 'limit'>;
 export type ControlOptions = Destination & { reply?: boolean };
@@ -54,6 +55,12 @@ export class Inspect {
   clock(): Promise<Replies<{ clock: number }>> { return this.call('clock'); }
   queryTask(...ids: string[]): Promise<Replies<Record<string, [string, TaskRequestSnapshot]>>> { return this.call('query_task', { ids }); }
   report(): Promise<Replies<{ ok: string }>> { return this.call('report'); }
+  /** A memory sample now (Celery's '51.2MB'); `every` seconds > 0 keeps sampling on a timer `samples` times, 0 stops. */
+  memsample(every?: number, samples?: number): Promise<Replies<string>> { return this.call('memsample', { ...(every === undefined ? {} : { every }), ...(samples === undefined ? {} : { samples }) }); }
+  /** Celery's memdump text of the samples so far (then cleared). */
+  memdump(samples = 10): Promise<Replies<string>> { return this.call('memdump', { samples }); }
+  /** Objects by constructor from a heap snapshot of each worker (they pause meanwhile: give a long timeout). */
+  objgraph(options: { type?: string; num?: number; keep?: boolean } = {}): Promise<Replies<ObjectCountsReply>> { return this.call('objgraph', { ...options }); }
 }
 
 export class Control {
@@ -68,6 +75,7 @@ export class Control {
   ) {
     registerInspectCommands(this.registry);
     registerControlCommands(this.registry);
+    registerDebugCommands(this.registry);
   }
 
   get namespace(): string {
@@ -136,6 +144,8 @@ export class Control {
   poolShrink(n = 1, options: ControlOptions = {}): Promise<Replies<OkReply>[]> { return this.send('pool_shrink', { n }, options); }
   autoscale(max: number, min: number, options: ControlOptions = {}): Promise<Replies<OkReply>[]> { return this.send('autoscale', { max, min }, options); }
   shutdown(options: ControlOptions = {}): Promise<Replies<OkReply>[]> { return this.send('shutdown', {}, options); }
+  /** Workers started with --pool-restarts replace their threads or children (they re-import the app module); the reply comes at once. */
+  poolRestart(options: ControlOptions = {}): Promise<Replies<OkReply>[]> { return this.send('pool_restart', {}, options); }
   enableEvents(options: ControlOptions = {}): Promise<Replies<OkReply>[]> { return this.send('enable_events', {}, options); }
   disableEvents(options: ControlOptions = {}): Promise<Replies<OkReply>[]> { return this.send('disable_events', {}, options); }
   /** Celery replies None (null) to a heartbeat request. */

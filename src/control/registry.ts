@@ -30,6 +30,8 @@ export interface CommandMeta {
   aliases?: string[];
   /** Left out of `--help` listings (Celery's visible=False). */
   hidden?: boolean;
+  /** Seconds the CLI waits for replies when -t is not given (Celery's default_timeout; 0: the CLI's own default). */
+  timeout?: number;
 }
 
 export interface CommandContext {
@@ -59,7 +61,7 @@ export class CommandRegistry {
     const args = meta.args ?? [];
     const variadic = args.findIndex((a) => a.variadic);
     if (variadic !== -1 && variadic !== args.length - 1) throw new ControlError(`control command '${name}': only the last argument may be variadic`);
-    const def: CommandDefinition = { name, kind: meta.kind, args, help: meta.help ?? '', replies: meta.replies ?? true, aliases: meta.aliases ?? [], hidden: meta.hidden ?? false, handler };
+    const def: CommandDefinition = { name, kind: meta.kind, args, help: meta.help ?? '', replies: meta.replies ?? true, aliases: meta.aliases ?? [], hidden: meta.hidden ?? false, timeout: meta.timeout ?? 0, handler };
     this.commands.set(name, def);
     for (const alias of def.aliases) this.aliases.set(alias, name);
     return def;

@@ -69,6 +69,23 @@ export interface ControlTarget {
   cancelConsumer?(queue: string): Promise<void>;
   shutdown?(): void;
   stats?(): Record<string, unknown>;
+  /** Takes a memory sample (RSS and heap) now; `every` seconds > 0 keeps sampling `samples` times, 0 stops. Returns Celery's humanised RSS ('51.2MB'). */
+  memSample?(every?: number, samples?: number): string;
+  /** Celery's memdump text of up to `samples` of the samples so far (then cleared) and the memory now. */
+  memDump?(samples?: number): string;
+  /** The heap's objects counted by constructor, from a heap snapshot (the worker pauses while it is taken). */
+  objectCounts?(options: { type?: string; num?: number; keep?: boolean }): Promise<ObjectCountsReply>;
+  /** Starts replacing the pool's threads or children (new ones re-import the app); refused unless enabled. */
+  poolRestart?(): { ok: string } | { error: string };
+}
+
+/** `inspect objgraph`'s reply. */
+export interface ObjectCountsReply {
+  objects: number;
+  types: number;
+  pause_ms: number;
+  counts: Record<string, number>;
+  filename?: string;
 }
 
 /** The revoked ids a worker remembers (Celery's LimitedSet): bounded, each id kept until it expires. */

@@ -5,7 +5,7 @@
 import { arch, cpus, hostname as osHostname, platform, release } from 'node:os';
 import type { Celeriac } from '../app/celeriac.js';
 import type { ControlTarget, QueueSnapshot, RegisteredTaskInfo, RevokedSet, ScheduledSnapshot, TaskRequestSnapshot } from '../control/types.js';
-import { maskUrl } from '../util/url.js';
+import { maskConfig } from '../util/mask.js';
 import { snapshot } from './snapshot.js';
 import type { WorkerState } from './state.js';
 
@@ -23,14 +23,13 @@ export interface ControlledWorker {
 type EngineMethods = Pick<
   ControlTarget,
   'activeRequests' | 'reservedRequests' | 'scheduledRequests' | 'setRateLimit' | 'setTimeLimit' | 'poolGrow' | 'poolShrink' | 'autoscale' | 'terminateTask' | 'revoke' | 'addConsumer' | 'cancelConsumer' | 'stats' | 'setEvents' | 'sendHeartbeat' | 'election'
+  | 'memSample' | 'memDump' | 'objectCounts' | 'poolRestart'
 >;
 
 /** Limits the control commands set at run time, where the worker keeps them (WorkerControls.taskOverrides). */
 interface Overrides {
   taskOverrides?(taskName: string): Readonly<Record<string, string | number | null>> | undefined;
 }
-
-const SECRET = /pass|secret|token|key|auth|credential/i;
 
 /** kombu's Queue.as_dict for a queue bound to the direct exchange of the same name (as the worker declares it). */
 export function queueSnapshot(name: string): QueueSnapshot {
@@ -44,15 +43,8 @@ export function queueSnapshot(name: string): QueueSnapshot {
   };
 }
 
-function maskConf(value: unknown, key = ''): unknown {
-  if (typeof value === 'string') return /url$|^broker$|^backend$/i.test(key) || value.includes('://') ? maskUrl(value) : SECRET.test(key) ? '********' : value;
-  if (Array.isArray(value)) return value.map((v) => maskConf(v));
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskConf(v, k)]));
-  return value;
-}
-
 /** The engine's methods passed through as they are (bound to the worker when it has them). */
-const BOUND = ['setRateLimit', 'setTimeLimit', 'poolGrow', 'poolShrink', 'autoscale', 'terminateTask', 'revoke', 'addConsumer', 'cancelConsumer', 'setEvents', 'sendHeartbeat', 'election'] as const;
+const BOUND = ['setRateLimit', 'setTimeLimit', 'poolGrow', 'poolShrink', 'autoscale', 'terminateTask', 'revoke', 'addConsumer', 'cancelConsumer', 'setEvents', 'sendHeartbeat', 'election', 'memSample', 'memDump', 'objectCounts', 'poolRestart'] as const;
 
 // Declaration merging: the class has each of BOUND as an optional method (set in the constructor).
 export interface WorkerControlTarget extends Partial<Pick<ControlTarget, (typeof BOUND)[number]>> {}
@@ -121,7 +113,7 @@ export class WorkerControlTarget implements ControlTarget {
 
   configuration(withDefaults: boolean): Record<string, unknown> {
     void withDefaults; // celeriac's loaded config always holds every option with its value
-    return maskConf({ ...this.worker.app.conf }) as Record<string, unknown>;
+    return maskConfig({ ...this.worker.app.conf }) as Record<string, unknown>;
   }
 
   report(): string {
@@ -132,7 +124,7 @@ export class WorkerControlTarget implements ControlTarget {
       `loader -> app ${this.worker.app.main}`,
       `settings -> transport:${broker} results:${backend}`,
       '',
-      ...Object.entries(maskConf({ ...this.worker.app.conf }) as Record<string, unknown>).map(([k, v]) => `${k}: ${JSON.stringify(v)}`),
+      ...Object.entries(maskConfig({ ...this.worker.app.conf }) as Record<string, unknown>).map(([k, v]) => `${k}: ${JSON.stringify(v)}`),
     ].join('\n');
   }
 

@@ -19,6 +19,8 @@ import { snapshot, type TaskRequestSnapshot } from './snapshot.js';
 import type { Request, WorkerState } from './state.js';
 import type { Gossip } from './gossip.js';
 import type { WorkerEventer } from './events.js';
+import { objectCounts, type ObjectCounts, type ObjectCountsOptions } from './heap.js';
+import { humanBytes, MemorySampler } from './memory.js';
 
 export interface ScheduledSnapshot {
   eta: string;
@@ -45,6 +47,10 @@ export abstract class WorkerControls<E extends EventMap> extends TypedEmitter<E>
   /** Time limits set at run time (setTimeLimit), by task name; they win over the task's options. */
   protected readonly limits = new Map<string, { soft: number | undefined; hard: number | undefined }>();
   protected autoscaler: Autoscaler | undefined;
+  /** RSS and heap samples (`inspect memsample`, `memdump`). */
+  readonly memory = new MemorySampler();
+  /** Whether remote control may restart the pool (Celery's worker_pool_restarts). */
+  protected poolRestarts = false;
   /** Default keepalive (ms) before autoscale shrinks. */
   protected autoscaleKeepalive: number | undefined;
 
@@ -196,6 +202,43 @@ export abstract class WorkerControls<E extends EventMap> extends TypedEmitter<E>
     const gossip = this.eventer.gossip;
     gossip?.election(id, topic, action);
     return gossip !== undefined;
+  }
+
+  /** `inspect memsample`: a sample now, as Celery's humanised RSS; `every` seconds > 0 also samples on a timer `samples` times, 0 stops it. */
+  memSample(every?: number, samples = 60): string {
+    if (every !== undefined) this.memory.every(every, samples);
+    return humanBytes(this.memory.sample().rss);
+  }
+
+  /** `inspect memdump`: Celery's text of up to `samples` samples so far (then cleared) and the memory now. */
+  memDump(samples = 10): string {
+    return this.memory.dump(samples);
+  }
+
+  /** `inspect objgraph`: the heap's objects by constructor, from a heap snapshot (the worker pauses while it is taken). */
+  objectCounts(options: ObjectCountsOptions = {}): Promise<ObjectCounts> {
+    this.logger.warn('objgraph: taking a heap snapshot of %s MB; the worker pauses meanwhile', Math.round(process.memoryUsage().heapUsed / 2 ** 20));
+    return objectCounts(options);
+  }
+
+  /**
+   * Replaces the pool's threads or child processes with new ones that import the app module afresh (edits on
+   * disk take effect); running tasks finish in the old ones. This process keeps the tasks it registered at start.
+   * Resolves with the new pids; the async pool cannot re-import and refuses.
+   */
+  async restartPool(): Promise<number[]> {
+    if (!this.pool.restart) throw new ConfigError(`pool_restart: the ${this.pool.name} pool runs tasks in the worker's own process and cannot re-import the app module; restart the worker, or run it with -P threads or -P processes`);
+    const pids = await this.pool.restart();
+    this.logger.info('pool restarted: new %s %s', this.pool.name, pids.join(', '));
+    return pids;
+  }
+
+  /** `control pool_restart`, allowed by --pool-restarts as Celery's: starts the restart, replies at once. */
+  poolRestart(): { ok: string } | { error: string } {
+    if (!this.poolRestarts) return { error: `Pool restarts not enabled on ${this.hostname}: start the worker with --pool-restarts (or the poolRestarts option)` };
+    if (!this.pool.restart) return { error: `the ${this.pool.name} pool cannot re-import the app module (tasks run in the worker's own process): restart the worker, or run it with -P threads or -P processes` };
+    this.restartPool().catch((e: unknown) => this.logger.error('pool restart failed; the old %s keep working: %s', this.pool.name, e instanceof Error ? e.message : String(e)));
+    return { ok: 'reload started' };
   }
 
   /** Warm shutdown (remote control's `shutdown`). */

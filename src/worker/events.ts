@@ -80,6 +80,11 @@ export class WorkerEventer {
     if (!(this.heartbeatInterval > 0) || !Number.isFinite(this.heartbeatInterval)) throw new ConfigError(`heartbeatInterval must be a number of seconds > 0 (default 2); got ${String(options.heartbeatInterval)}`);
   }
 
+  /** What start() will run: task events, heartbeats, gossip (for `graph bootsteps`). */
+  get plan(): { taskEvents: boolean; heartbeat: boolean; heartbeatInterval: number; gossip: boolean } {
+    return { taskEvents: this.wanted, heartbeat: this.options.heartbeat, heartbeatInterval: this.heartbeatInterval, gossip: this.options.gossip ?? true };
+  }
+
   /** Opens the dispatcher (when the broker can carry events), starts gossip, and sends worker-online. */
   async start(transport: Transport, clock: LamportClock): Promise<void> {
     const { worker } = this;

@@ -29,6 +29,8 @@ export interface WorkerOptions {
   timeLimit?: number;
   /** Soft time limit in seconds for every task. */
   softTimeLimit?: number;
+  /** Let remote control replace the pool's threads or children (`control pool_restart`; default: the app's `poolRestarts`). */
+  poolRestarts?: boolean;
   /** Remote control: `{ enabled: false }` (--without-control), `allow` list, `statedb` file. */
   control?: WorkerControlOptions;
   /** Send task events (Celery's -E; default: the app's `workerSendTaskEvents`). `enable_events` turns them on later. */

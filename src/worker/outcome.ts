@@ -73,7 +73,8 @@ export async function recordOutcome(ctx: OutcomeContext, request: Request, opts:
     stack = error instanceof Error ? (error.stack ?? stack) : stack;
   }
   const e = error instanceof Error ? error : new Error(String(error));
-  logger.error('Task %s[%s] raised unexpected: %s: %s', task.name, task.id, e.name, e.message);
+  // With its stack, as Celery logs the traceback (`celeriac logtool traces` finds it).
+  logger.error(stack ? { err: { type: e.name, message: e.message, stack } } : {}, 'Task %s[%s] raised unexpected: %s: %s', task.name, task.id, e.name, e.message);
   if (ctx.events?.task) ctx.events.failed(request, error, stack);
   if (store) await results.failure(request, error, stack);
   if (Workflow.involved(task)) await ctx.workflow?.failed(task, error, stack ?? null);

@@ -18,6 +18,7 @@ import { defaultNodeName, expandNodeName } from '../util/hostname.js';
 import { createLogger, type Logger } from './logger.js';
 import { startControl, type ControlHandle, type WorkerControlOptions } from './control.js';
 import { WorkerControls } from './controls.js';
+import { bootsteps, type Bootstep } from './bootsteps.js';
 import { WorkerEventer } from './events.js';
 import { recordDiscard, recordOutcome, recordUnregistered, type OutcomeContext } from './outcome.js';
 import { toPoolError } from './pools/base.js';
@@ -81,6 +82,7 @@ export class Worker extends WorkerControls<WorkerEvents> {
     this.acksLate = options.acksLate ?? conf.acksLate;
     this.logger = options.logger ?? createLogger({ level: conf.logLevel });
     this.controlOptions = options.control ?? {};
+    this.poolRestarts = options.poolRestarts ?? conf.poolRestarts;
     this.eventer = new WorkerEventer(this, { taskEvents: options.taskEvents ?? conf.workerSendTaskEvents, heartbeat: options.heartbeat ?? true, heartbeatInterval: options.heartbeatInterval, gossip: options.gossip ?? true });
     const pool = options.pool ?? 'async';
     this.pool =
@@ -100,6 +102,13 @@ export class Worker extends WorkerControls<WorkerEvents> {
   }
 
   private readonly autoscaleOptions: WorkerOptions['autoscale'];
+
+  /** The components start() brings up, in order, with what each needs (`celeriac graph bootsteps`); `beat`: -B. */
+  bootsteps(options: { beat?: boolean } = {}): Bootstep[] {
+    const { conf } = this.app;
+    const control = { enabled: this.controlOptions.enabled !== false, statedb: this.controlOptions.statedb, namespace: this.app.control.namespace };
+    return bootsteps({ broker: conf.broker, backend: conf.backend, pool: this.pool, autoscale: this.autoscaleOptions, prefetch: this.prefetch, queues: this.queues, events: this.eventer.plan, control, beat: options.beat ?? false });
+  }
 
   async start(): Promise<this> {
     if (this.status !== 'new') throw new Error(`worker ${this.hostname} was already started`);
@@ -363,6 +372,7 @@ export class Worker extends WorkerControls<WorkerEvents> {
     const consumer = this.consumer;
     for (const q of [...(consumer?.queues ?? [])]) await consumer?.cancel(q);
     this.autoscaler?.stop();
+    this.memory.stop();
     const handBack: Request[] = [...this.state.reserved.splice(0), ...this.rates.drain(), ...this.eta.drain()];
     await Promise.all(handBack.map((r) => r.delivery.reject({ requeue: true }).catch((e: unknown) => this.logError('hand back', e))));
     if (handBack.length) this.logger.info('handed %d waiting task(s) back to the queue', handBack.length);

@@ -38,12 +38,17 @@ interface Slot {
   /** Why the pool killed it, so its task's outcome says so. */
   killedFor: PoolFailure | undefined;
   gone: boolean;
+  /** Started by a pool restart, loading the app: it takes no work until every new child is ready. */
+  standby: boolean;
+  /** Set with `retiring` on a busy child: why it leaves once its task is done. */
+  leaveAfter?: string;
 }
 
 export abstract class ChildPool extends BasePool {
   private slots: Slot[] = [];
   private readonly waiting: { call: TaskCall; resolve(v: unknown): void; reject(e: unknown): void }[] = [];
   private started = false;
+  private restarting: Promise<number[]> | undefined;
 
   constructor(protected readonly options: ChildPoolOptions) {
     super(options.concurrency, options.hooks ?? {});
@@ -66,11 +71,11 @@ export abstract class ChildPool extends BasePool {
     }
   }
 
-  private addSlot(): Slot {
+  private addSlot(standby = false): Slot {
     const handle = this.spawn({ appModule: this.options.appModule, ...(this.options.exportName ? { exportName: this.options.exportName } : {}) });
     let readyResolve!: () => void;
     let readyReject!: (e: Error) => void;
-    const slot: Slot = { handle, ready: new Promise<void>((res, rej) => ((readyResolve = res), (readyReject = rej))), isReady: false, busy: undefined, tasks: 0, retiring: false, killedFor: undefined, gone: false };
+    const slot: Slot = { handle, ready: new Promise<void>((res, rej) => ((readyResolve = res), (readyReject = rej))), isReady: false, busy: undefined, tasks: 0, retiring: false, killedFor: undefined, gone: false, standby };
     slot.ready.catch(() => undefined);
     handle.onMessage((msg) => {
       if (msg.t === 'ready') {
@@ -90,7 +95,8 @@ export abstract class ChildPool extends BasePool {
           else busy.reject(Object.assign(new Error(msg.error.message), { name: msg.error.name, stack: msg.error.stack ?? undefined, poolError: msg.error }));
         }
         const { maxTasksPerChild: maxTasks, maxMemoryPerChild: maxMem } = this.options;
-        if (maxTasks && slot.tasks >= maxTasks) this.retire(slot, `ran ${slot.tasks} tasks (max tasks per child)`);
+        if (slot.leaveAfter) this.retire(slot, slot.leaveAfter);
+        else if (maxTasks && slot.tasks >= maxTasks) this.retire(slot, `ran ${slot.tasks} tasks (max tasks per child)`);
         else if (maxMem && msg.memory > maxMem) this.retire(slot, `uses ${msg.memory} KiB (max memory per child ${maxMem} KiB)`);
         else if (this.live().length > this.size) this.retire(slot, 'pool shrunk');
         else this.next(slot);
@@ -110,7 +116,7 @@ export abstract class ChildPool extends BasePool {
       }
       if (slot.isReady) return this.refill();
       // It died while loading the app: try again after a pause rather than in a tight loop.
-      if (this.started) this.hooks.log?.('error', `pool ${this.name}: a child exited (${how}) while loading the app; starting another in 1 s`);
+      if (this.started && !slot.standby) this.hooks.log?.('error', `pool ${this.name}: a child exited (${how}) while loading the app; starting another in 1 s`);
       setTimeout(() => this.refill(), 1000).unref();
     });
     this.slots.push(slot);
@@ -119,7 +125,7 @@ export abstract class ChildPool extends BasePool {
 
   /** Slots that take work. */
   private live(): Slot[] {
-    return this.slots.filter((s) => !s.retiring && !s.gone);
+    return this.slots.filter((s) => !s.retiring && !s.gone && !s.standby);
   }
 
   private refill(): void {
@@ -138,7 +144,7 @@ export abstract class ChildPool extends BasePool {
 
   /** Gives a free, ready slot the next waiting call. */
   private next(slot: Slot): void {
-    if (slot.busy || slot.retiring || slot.gone) return;
+    if (slot.busy || slot.retiring || slot.gone || slot.standby) return;
     const job = this.waiting.shift();
     if (!job) return;
     slot.busy = job;
@@ -197,6 +203,45 @@ export abstract class ChildPool extends BasePool {
         extra--;
       }
     }
+  }
+
+  /**
+   * Celery's pool restart: starts a new thread or child for every slot (each imports the app module afresh),
+   * and once all are ready, retires the old ones: idle ones at once, busy ones after their task. When the new
+   * ones cannot load the app, they are stopped and the old ones keep working (the promise rejects).
+   * Resolves with the new pids; a restart asked for while one runs joins it.
+   */
+  restart(): Promise<number[]> {
+    this.restarting ??= this.replaceAll().finally(() => {
+      this.restarting = undefined;
+    });
+    return this.restarting;
+  }
+
+  private async replaceAll(): Promise<number[]> {
+    if (!this.started) throw new ConfigError(`pool ${this.name}: not running, nothing to restart`);
+    const old = this.live();
+    const fresh = Array.from({ length: this.size }, () => this.addSlot(true));
+    try {
+      await Promise.all(fresh.map((s) => s.ready));
+    } catch (err) {
+      for (const s of fresh) {
+        s.retiring = true;
+        if (!s.gone) s.handle.kill('SIGKILL');
+      }
+      throw err;
+    }
+    for (const s of fresh) s.standby = false;
+    for (const s of old) {
+      if (s.gone || s.retiring) continue;
+      if (s.busy) {
+        s.retiring = true;
+        s.leaveAfter = 'was started before the pool restart';
+      } else this.retire(s, 'was started before the pool restart');
+    }
+    for (const s of fresh) this.next(s);
+    this.onResize();
+    return fresh.filter((s) => !s.gone).map((s) => s.handle.pid);
   }
 
   override pids(): number[] {

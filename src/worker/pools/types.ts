@@ -69,6 +69,12 @@ export interface Pool {
    * The async pool can only abort the task's signal. Returns false when the task is not running here.
    */
   terminate(taskId: string, signal?: string): boolean;
+  /**
+   * Replaces every thread or child with a new one that imports the app module afresh (Celery's pool restart);
+   * running tasks finish in the old ones first. Resolves with the new pids once they take work. Pools that run
+   * tasks in the worker's own process (async) have none: they cannot re-import.
+   */
+  restart?(): Promise<number[]>;
   /** Process ids of the children (Celery's stats `pool.processes`); the worker's own pid for in-process pools. */
   pids(): number[];
   /** The process running a task (Celery's worker_pid in inspect replies). */

@@ -9,13 +9,15 @@ describe('CommandRegistry', () => {
   it('holds every built-in command of Celery with its kind', () => {
     const { registry } = new Control(noTransport);
     expect(registry.list('inspect').map((c) => c.name)).toEqual(
-      ['active', 'active_queues', 'clock', 'conf', 'ping', 'query_task', 'registered', 'report', 'reserved', 'revoked', 'scheduled', 'stats'],
+      ['active', 'active_queues', 'clock', 'conf', 'memdump', 'memsample', 'objgraph', 'ping', 'query_task', 'registered', 'report', 'reserved', 'revoked', 'scheduled', 'stats'],
     );
     expect(registry.list('control').map((c) => c.name)).toEqual(
-      ['add_consumer', 'autoscale', 'cancel_consumer', 'disable_events', 'election', 'enable_events', 'heartbeat', 'pool_grow', 'pool_shrink', 'rate_limit', 'revoke', 'shutdown', 'terminate', 'time_limit'],
+      ['add_consumer', 'autoscale', 'cancel_consumer', 'disable_events', 'election', 'enable_events', 'heartbeat', 'pool_grow', 'pool_restart', 'pool_shrink', 'rate_limit', 'revoke', 'shutdown', 'terminate', 'time_limit'],
     );
     expect(registry.get('dump_active')?.name).toBe('active');
     expect(registry.get('hello')?.hidden).toBe(true);
+    // Celery's default_timeout: the CLI waits longer for a heap snapshot.
+    expect(registry.get('objgraph')?.timeout).toBe(60);
   });
 
   it('registers user commands the same way, and checks them', () => {
