@@ -22,7 +22,7 @@ interface DashboardFlags {
 export function registerDashboard(program: Command): void {
   program
     .command('dashboard')
-    .description('Serve the web dashboard: workers, tasks, control actions, a Flower-style JSON API and a live event stream')
+    .description('Serve the web dashboard: workers, tasks, queues, charts and task pages, control actions, a Flower-style JSON API, Prometheus metrics at /metrics and a live event stream')
     .option('-A, --app <module>', 'module that exports the app (for its broker and results); default: CELERIAC_BROKER_URL')
     .option('-p, --port <port>', 'port to listen on', '5555')
     .option('-a, --address <address>', 'address to bind (0.0.0.0 to listen on every interface)', '127.0.0.1')
