@@ -211,7 +211,7 @@ export class Celeriac implements TaskSender, ResultSource {
     if (this.transport) return this.transport;
     const opening: Promise<Transport> = (async () => {
       const factory = await this.plugins.transports.resolve(this.conf.broker);
-      const transport = factory(this.conf.broker, { visibilityTimeout: this.conf.visibilityTimeout, ...this.conf.brokerOptions });
+      const transport = factory(this.conf.broker, { visibilityTimeout: this.conf.visibilityTimeout, maxMessageSize: this.conf.maxMessageSize, ...this.conf.brokerOptions });
       await transport.connect();
       return transport;
     })();

@@ -24,6 +24,8 @@
  */
 import { ProtocolError } from '../errors.js';
 import type { Codec, CodecRegistry } from './codecs.js';
+import { decompressBody } from './compression.js';
+import { checkIncomingSize } from './limits.js';
 import type { RawMessage } from './message.js';
 import { argsRepr, kwargsRepr } from './pyrepr.js';
 
@@ -244,9 +246,14 @@ function parseTime(v: unknown, field: string): Date | null {
   return new Date(ms);
 }
 
+/** [hard, soft]: a limit that is not a positive number is no limit (Celery sends null). */
 function parseTimeLimit(v: unknown): [number | null, number | null] {
   if (!Array.isArray(v)) return [null, null];
-  return [num(v[0]), num(v[1])];
+  const positive = (x: unknown): number | null => {
+    const n = num(x);
+    return n !== null && n > 0 ? n : null;
+  };
+  return [positive(v[0]), positive(v[1])];
 }
 
 function sigList(v: unknown): SignatureDict[] | null {
@@ -263,10 +270,15 @@ function parseEmbed(v: unknown): TaskEmbed {
   };
 }
 
-/** Parses a task message; throws ProtocolError (never evaluates anything) when it is malformed. */
-export function parseTaskMessage(msg: RawMessage, codecs: CodecRegistry): TaskRequest {
-  const body = codecs.decode(msg.contentType, msg.body);
-  const h = msg.headers ?? {};
+/**
+ * Parses a task message; throws ProtocolError (never evaluates anything) when it is malformed. A body compressed
+ * by kombu (`compression` header) is inflated first; body and inflated body may be at most `maxSize` bytes (0 = no
+ * limit; transports enforce it too, this is for those that do not).
+ */
+export function parseTaskMessage(msg: RawMessage, codecs: CodecRegistry, maxSize = 0): TaskRequest {
+  const h = isRecord(msg.headers) ? msg.headers : {};
+  checkIncomingSize(msg.body.length, maxSize);
+  const body = codecs.decode(msg.contentType, decompressBody(h, msg.body, maxSize));
   if (typeof h['task'] !== 'string') return parseV1(body, msg);
   const id = str(h['id']);
   if (!id) throw new ProtocolError(`task message for '${h['task']}' has no 'id' header`);

@@ -239,6 +239,7 @@ class MemoryStore implements VirtualStore {
 export const createTransport: TransportFactory = (url: string, options: TransportOptions) => {
   const transport: VirtualTransport = new VirtualTransport(url, new MemoryStore(() => transport.clock.now()), {
     visibilityTimeout: options.visibilityTimeout,
+    maxMessageSize: options.maxMessageSize,
   });
   return transport;
 };
