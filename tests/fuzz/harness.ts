@@ -2,6 +2,7 @@
 // (publishMany through a transport with no size limit, raw envelopes through `inject`), waits until every
 // good one ran and every bad one was dead-lettered, and returns what happened for the test to check.
 import { pino } from 'pino';
+import type { Logger } from '../../src/index.js';
 import { expect } from 'vitest';
 import { Celeriac, Worker, type DeadLetter, type Transport } from '../../src/index.js';
 import { EXPECTED_REASON, FUZZ_MAX_SIZE, GOOD_TASK, sampleCases, type Case } from './hostile.js';
@@ -26,9 +27,9 @@ export interface FuzzOutcome {
 }
 
 /** A pino logger that counts lines by level and keeps none. */
-export function countingLogger(level = 'info'): { logger: ReturnType<typeof pino>; counts: Map<number, number> } {
+export function countingLogger(level = 'info'): { logger: Logger; counts: Map<number, number> } {
   const counts = new Map<number, number>();
-  const logger = pino({ level }, { write: (line: string) => {
+  const logger: Logger = pino({ level }, { write: (line: string) => {
     const lvl = Number(/"level":(\d+)/.exec(line)?.[1] ?? 0);
     counts.set(lvl, (counts.get(lvl) ?? 0) + 1);
   } });
