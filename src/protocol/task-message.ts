@@ -25,7 +25,7 @@
 import { ProtocolError } from '../errors.js';
 import type { Codec, CodecRegistry } from './codecs.js';
 import { decompressBody } from './compression.js';
-import { checkIncomingSize } from './limits.js';
+import { checkDepth, checkIncomingSize } from './limits.js';
 import type { RawMessage } from './message.js';
 import { argsRepr, kwargsRepr } from './pyrepr.js';
 
@@ -278,6 +278,11 @@ function parseEmbed(v: unknown): TaskEmbed {
 export function parseTaskMessage(msg: RawMessage, codecs: CodecRegistry, maxSize = 0): TaskRequest {
   const h = isRecord(msg.headers) ? msg.headers : {};
   checkIncomingSize(msg.body.length, maxSize);
+  // Header values nested past the limit (a user header) would overflow whatever walks them later.
+  for (const key in h) {
+    const v = h[key];
+    if (v !== null && typeof v === 'object') checkDepth({ [key]: v }, Number.MAX_SAFE_INTEGER);
+  }
   const body = codecs.decode(msg.contentType, decompressBody(h, msg.body, maxSize));
   if (typeof h['task'] !== 'string') return parseV1(body, msg);
   const id = str(h['id']);

@@ -105,6 +105,7 @@ function badCase(id: string): fc.Arbitrary<Case> {
     fc.integer({ min: FUZZ_MAX_SIZE + 1, max: FUZZ_MAX_SIZE * 2 }).map((size) => bad('huge', message(json([['x'.repeat(size)], {}, EMBED]), h))),
     // Deep nesting, in args or kwargs, as lists or objects.
     fc.tuple(fc.integer({ min: 101, max: 5_000 }), fc.boolean()).map(([d, o]) => bad('deep', message(Buffer.from(`[[${nested(d, o)}],{},null]`), h))),
+    fc.integer({ min: 101, max: 2_000 }).map((d) => bad('deep-headers', message(json([[1], {}, EMBED]), { ...h, 'x-deep': JSON.parse(nested(d, true)) as unknown }))),
     fc.integer({ min: 101, max: 3_000 }).map((d) => bad('deep-msgpack', message(Buffer.concat([Buffer.from([0x93, 0x91]), Buffer.alloc(d, 0x91), Buffer.from([0x90, 0x80, 0xc0])]), h, 'application/x-msgpack'))),
     // Unknown content types, pickle and yaml.
     fc.constantFrom('application/x-foo', '', 'text/plain', 'application/json5', 'APPLICATION/X-PYTHON-SERIALIZE', 'application/data').map((t) => bad('content-type', message(json([[1], {}, EMBED]), h, t))),
@@ -166,6 +167,7 @@ export const EXPECTED_REASON: Record<string, RegExp> = {
   'bad-expires': /'expires'/,
   huge: /too large|maxMessageSize/,
   deep: /levels deep|too large/,
+  'deep-headers': /levels deep/,
   'deep-msgpack': /levels deep|not valid msgpack/,
   'content-type': /content type/,
   pickle: /pickle/,
