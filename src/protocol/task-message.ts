@@ -256,17 +256,29 @@ function parseTimeLimit(v: unknown): [number | null, number | null] {
   return [positive(v[0]), positive(v[1])];
 }
 
-function sigList(v: unknown): SignatureDict[] | null {
-  return Array.isArray(v) ? (v.filter(isRecord) as SignatureDict[]) : null;
+/** A signature dict as Celery sends it (task name, args, kwargs, options); throws ProtocolError naming the field otherwise. */
+function signature(v: unknown, where: string): SignatureDict {
+  if (!isRecord(v) || typeof v['task'] !== 'string') throw new ProtocolError(`${where} is not a signature: expected {task, args, kwargs, options}, got ${JSON.stringify(v)?.slice(0, 80)}`);
+  if (v['args'] !== undefined && v['args'] !== null && !Array.isArray(v['args'])) throw new ProtocolError(`${where}: args must be a list`);
+  for (const field of ['kwargs', 'options']) {
+    if (v[field] !== undefined && v[field] !== null && !isRecord(v[field])) throw new ProtocolError(`${where}: ${field} must be a mapping`);
+  }
+  return v as SignatureDict;
+}
+
+function sigList(v: unknown, where: string): SignatureDict[] | null {
+  if (v === undefined || v === null) return null;
+  if (!Array.isArray(v)) throw new ProtocolError(`${where} must be a list of signatures`);
+  return v.map((s, i) => signature(s, `${where}[${i}]`));
 }
 
 function parseEmbed(v: unknown): TaskEmbed {
   const e = isRecord(v) ? v : {};
   return {
-    callbacks: sigList(e['callbacks']),
-    errbacks: sigList(e['errbacks']),
-    chain: sigList(e['chain']),
-    chord: isRecord(e['chord']) ? (e['chord'] as SignatureDict) : null,
+    callbacks: sigList(e['callbacks'], 'callbacks'),
+    errbacks: sigList(e['errbacks'], 'errbacks'),
+    chain: sigList(e['chain'], 'chain'),
+    chord: e['chord'] === undefined || e['chord'] === null ? null : signature(e['chord'], 'chord'),
   };
 }
 
@@ -331,7 +343,7 @@ function parseV1(body: unknown, msg: RawMessage): TaskRequest {
     name: body['task'],
     args,
     kwargs,
-    embed: { callbacks: sigList(body['callbacks']), errbacks: sigList(body['errbacks']), chain: null, chord: isRecord(body['chord']) ? (body['chord'] as SignatureDict) : null },
+    embed: { callbacks: sigList(body['callbacks'], 'callbacks'), errbacks: sigList(body['errbacks'], 'errbacks'), chain: null, chord: body['chord'] === undefined || body['chord'] === null ? null : signature(body['chord'], 'chord') },
     eta: parseTime(body['eta'], 'eta'),
     expires: parseTime(body['expires'], 'expires'),
     retries: num(body['retries']) ?? 0,

@@ -120,6 +120,9 @@ function badCase(id: string): fc.Arbitrary<Case> {
       Buffer.from([0x93, 0xc6, 0xff, 0xff, 0xff, 0x00, 0x01]), // bin32 past the end
       Buffer.from([0xc1]), // never-used byte
     ).map((b) => bad('msgpack-lies', message(b, h, 'application/x-msgpack'))),
+    // A workflow (links, chain, chord) whose signatures are not signatures.
+    fc.tuple(fc.constantFrom('callbacks', 'errbacks', 'chain', 'chord'), fc.constantFrom<unknown>(12, 'x', [12], [{ task: 5 }], [{ task: 'fuzz.ok', args: 'no' }], { task: [] }, [{ task: 'fuzz.ok', kwargs: [1] }])).map(([field, v]) =>
+      bad('bad-embed', message(json([[1], {}, { ...EMBED, [field]: field === 'chord' && Array.isArray(v) ? v[0] : v }]), h))),
     // Not a task this worker knows.
     fc.constant(bad('unknown-task', message(json([[1], {}, EMBED]), { ...h, task: UNKNOWN_TASK }))),
   );
@@ -176,4 +179,5 @@ export const EXPECTED_REASON: Record<string, RegExp> = {
   'fake-compression': /decompress/,
   'msgpack-lies': /not valid msgpack|body must be/,
   'unknown-task': /unregistered task/,
+  'bad-embed': /not a signature|must be a list|must be a mapping/,
 };
