@@ -90,7 +90,7 @@ export class Celeriac implements TaskSender, ResultSource {
     });
     this.control = control;
     const origin = `gen${process.pid}@${hostname()}`;
-    this.events = new AppEvents(() => this.connection(), control.clock, origin);
+    this.events = new AppEvents(() => this.connection(), control.clock, origin, this.conf.maxMessageSize);
     this.rpc = new AppRpc({
       drivers: this.plugins.rpc,
       brokerDriver: async () => (await import('../rpc/broker/index.js')).createBrokerDriver(() => this.connection(), { exchange: this.conf.rpcExchange }),

@@ -28,6 +28,8 @@ export interface MailboxNodeOptions {
   namespace?: string;
   /** Only these commands run (Celery's worker control allow-list); every command when left out. */
   allow?: readonly string[];
+  /** Largest request body in bytes (0 = no limit; the transport enforces its own limit too). */
+  maxMessageSize?: number;
   now?: () => number;
 }
 
@@ -90,11 +92,12 @@ export class MailboxNode {
     const { logger, target } = this.options;
     let parsed;
     try {
-      parsed = parsePidboxRequest(delivery.message);
+      parsed = parsePidboxRequest(delivery.message, this.options.maxMessageSize);
     } catch (err) {
       if (!(err instanceof ProtocolError)) throw err;
       logger.error('pidbox: malformed control message dead-lettered: %s', err.message);
-      await delivery.reject({ requeue: false, reason: `malformed control message: ${err.message}` });
+      // Not awaited: a flood of malformed requests must not hold up the commands behind them.
+      delivery.reject({ requeue: false, reason: `malformed control message: ${err.message}` }).catch((e: unknown) => logger.error('pidbox: could not dead-letter a malformed message: %s', e instanceof Error ? e.message : String(e)));
       return;
     }
     await delivery.ack();

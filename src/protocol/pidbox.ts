@@ -18,6 +18,7 @@
  *            delivery_mode 1
  */
 import { ProtocolError } from '../errors.js';
+import { checkDepth, checkIncomingSize } from './limits.js';
 import type { RawMessage } from './message.js';
 
 export interface PidboxNames {
@@ -77,12 +78,15 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 }
 
 function decodeJson(msg: RawMessage, what: string): unknown {
-  if (msg.contentType !== JSON_TYPE) throw new ProtocolError(`pidbox ${what} has content type '${msg.contentType}': the mailbox only accepts ${JSON_TYPE}`);
+  if (msg.contentType !== JSON_TYPE) throw new ProtocolError(`pidbox ${what} has content type '${String(msg.contentType).slice(0, 100)}': the mailbox only accepts ${JSON_TYPE}`);
+  let value: unknown;
   try {
-    return JSON.parse(msg.body.toString('utf8'));
+    value = JSON.parse(msg.body.toString('utf8'));
   } catch (cause) {
     throw new ProtocolError(`pidbox ${what} body is not JSON: ${(cause as Error).message}`, { cause });
   }
+  checkDepth(value, msg.body.length, 2);
+  return value;
 }
 
 /** Builds a request, keys in kombu's order. `expires` in UNIX seconds (0 when no reply is wanted). */
@@ -105,7 +109,9 @@ export function buildPidboxRequest(request: PidboxRequest, headers: { clock: num
   };
 }
 
-export function parsePidboxRequest(msg: RawMessage): ParsedPidboxRequest {
+/** Parses a request of at most `maxSize` bytes (0 = any); throws ProtocolError when it is not one. */
+export function parsePidboxRequest(msg: RawMessage, maxSize = 0): ParsedPidboxRequest {
+  checkIncomingSize(msg.body.length, maxSize);
   const body = decodeJson(msg, 'request');
   if (!isRecord(body) || typeof body['method'] !== 'string') throw new ProtocolError('pidbox request has no method: expected {method, arguments, destination, ...}');
   const args = body['arguments'] ?? {};
