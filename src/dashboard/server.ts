@@ -2,12 +2,13 @@
  * The web dashboard (`celeriac dashboard`), one Node process: node:http serving the page (assets/), the
  * JSON API (api.ts) and GET /api/events, a Server-Sent Events stream of every event as JSON. An event
  * receiver on the app's broker feeds the cluster State the API reads. Optional HTTP basic auth; POSTs from
- * another origin are refused (a page elsewhere cannot steer the workers through a browser).
+ * another origin are refused (a page elsewhere cannot steer the workers through a browser), and so is every
+ * POST (revoke, shut down, rate limits, send tasks) when the server listens beyond loopback without basic auth.
  */
 import { timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { isIP, type AddressInfo } from 'node:net';
 import type { Celeriac, ClusterState, EventReceiver, Received } from '../index.js';
 import { handleApi, type ApiContext } from './api.js';
 import { WorkerInspector } from './workers.js';
@@ -17,7 +18,7 @@ export interface DashboardOptions {
   port?: number;
   /** Default 127.0.0.1. */
   address?: string;
-  /** `user:password`: every request needs it (HTTP basic auth). */
+  /** `user:password`: every request needs it (HTTP basic auth). Without it, a dashboard bound beyond loopback refuses every action (POST). */
   basicAuth?: string;
   /** ms to wait for workers' replies to inspect and control commands (default 1000). */
   timeout?: number;
@@ -48,6 +49,14 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
   res.end(text);
 }
 
+/** Whether `address` is only reachable from this machine (127.0.0.0/8, ::1, localhost). */
+export function isLoopback(address: string): boolean {
+  const a = address.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  if (a === 'localhost' || a === '::1' || a === '0:0:0:0:0:0:0:1') return true;
+  if (isIP(a) === 4) return a.startsWith('127.');
+  return a.startsWith('::ffff:127.');
+}
+
 function authorized(req: IncomingMessage, expected: Buffer | undefined): boolean {
   if (!expected) return true;
   const given = Buffer.from(`${req.headers.authorization ?? ''}`);
@@ -72,6 +81,7 @@ export async function startDashboard(app: Celeriac, options: DashboardOptions = 
   }
   const expected = options.basicAuth ? Buffer.from(`Basic ${Buffer.from(options.basicAuth).toString('base64')}`) : undefined;
   const timeout = options.timeout ?? 1000;
+  const address = options.address ?? '127.0.0.1';
   const state = app.events.state({ maxTasks: options.maxTasks ?? 10_000 });
   const inspector = new WorkerInspector(app, timeout);
   const ctx: ApiContext = { app, state, inspector, timeout };
@@ -99,6 +109,10 @@ export async function startDashboard(app: Celeriac, options: DashboardOptions = 
     const origin = req.headers.origin;
     if (method === 'POST' && origin && origin !== `http://${req.headers.host}`) {
       send(res, 403, { error: `cross-origin POST from ${origin} refused` });
+      return;
+    }
+    if (method === 'POST' && !expected && !isLoopback(address)) {
+      send(res, 403, { error: `actions are refused: this dashboard listens on ${address}, beyond loopback, without authentication. Restart it with --basic-auth user:password (basicAuth), or bind 127.0.0.1` });
       return;
     }
     const asset = ASSETS[url.pathname];
@@ -149,15 +163,16 @@ export async function startDashboard(app: Celeriac, options: DashboardOptions = 
     await receiver.start();
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(options.port ?? 5555, options.address ?? '127.0.0.1', () => resolve());
+      server.listen(options.port ?? 5555, address, () => resolve());
     });
   } catch (err) {
     clearInterval(keepAlive);
     await receiver.close();
     throw err;
   }
-  const { port, address } = server.address() as AddressInfo;
-  const host = address.includes(':') ? `[${address}]` : address;
+  const bound = server.address() as AddressInfo;
+  const { port } = bound;
+  const host = bound.address.includes(':') ? `[${bound.address}]` : bound.address;
   return {
     url: `http://${host}:${port}`,
     port,
