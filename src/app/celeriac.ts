@@ -7,6 +7,8 @@ import type { Config, ConfigInput } from '../config/options.js';
 import type { BackendFactory, ResultBackend } from '../backend/types.js';
 import { ConfigError, NotRegisteredError, TaskError, UnknownTransportError } from '../errors.js';
 import { CodecRegistry } from '../protocol/codecs.js';
+import { codecSerializer } from '../protocol/pidbox.js';
+import { setupSecurity } from './security.js';
 import type { Transport, TransportFactory } from '../transport/types.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { uuid, type IdFactory } from '../util/ids.js';
@@ -83,8 +85,11 @@ export class Celeriac implements TaskSender, ResultSource {
     plugins?.(this.plugins);
     this.clock = clock ?? systemClock;
     this.oid = uuid();
+    // Message signing (taskSerializer 'auth'): the auth codec for tasks, and signed control messages.
+    const signing = setupSecurity(this.conf, this.codecs);
     const control = new Control(() => this.connection(), {
       namespace: this.conf.controlExchange,
+      ...(signing ? { serializer: codecSerializer(signing, this.codecs) } : {}),
       ...(ids ? { ids } : {}),
       onRevoke: async (revoked) => (await this.resultBackend()).addRevoked?.(revoked, REVOKE_EXPIRES_MS),
     });

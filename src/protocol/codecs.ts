@@ -4,7 +4,7 @@
  * MAX_NESTING_DEPTH is refused too (limits.ts). A registry is a value, not a module global.
  */
 import { Packr } from 'msgpackr';
-import { CeleriacError, ContentDisallowedError, ProtocolError } from '../errors.js';
+import { CeleriacError, ContentDisallowedError, ProtocolError, SecurityError } from '../errors.js';
 import { checkDepth } from './limits.js';
 
 export interface Codec {
@@ -53,6 +53,8 @@ function normalType(contentType: string): string {
 export class CodecRegistry {
   private readonly byType = new Map<string, Codec>();
   private readonly byName = new Map<string, Codec>();
+  /** Only signed messages (application/data) are decoded: set when message signing is on. */
+  signedOnly = false;
 
   constructor(codecs: readonly Codec[] = [jsonCodec, msgpackCodec]) {
     for (const c of codecs) this.register(c);
@@ -82,6 +84,9 @@ export class CodecRegistry {
   /** Decodes a body by its content type; throws ContentDisallowedError / ProtocolError, never evaluates. */
   decode(contentType: string, body: Buffer): unknown {
     const type = normalType(contentType);
+    if (this.signedOnly && type !== SIGNED_CONTENT_TYPE) {
+      throw new SecurityError(`unsigned message (content type '${String(contentType).slice(0, 100)}') refused: this app requires messages signed with the auth serializer`);
+    }
     const codec = this.byType.get(type);
     if (!codec) {
       const unsafe = UNSAFE.get(type);

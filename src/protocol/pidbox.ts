@@ -16,6 +16,8 @@
  *   reply    headers  ticket (the request's), clock
  *            body     { "<hostname>": <reply> }   a control reply is { ok: ... } or { error: ... }
  *            delivery_mode 1
+ *   JSON by default; with message signing on, requests and replies are signed with the auth serializer (Celery's
+ *   mailbox uses the task serializer) and unsigned ones are refused: a `PidboxSerializer` says which.
  */
 import { ProtocolError } from '../errors.js';
 import { checkDepth, checkIncomingSize } from './limits.js';
@@ -73,6 +75,21 @@ export interface ParsedPidboxReply {
 
 const JSON_TYPE = 'application/json';
 
+/** How pidbox bodies are encoded and decoded: plain JSON (the default), or signed. */
+export interface PidboxSerializer {
+  encode(value: unknown): { body: Buffer; contentType: string; contentEncoding: string };
+  /** Decodes a body; throws ProtocolError (SecurityError for an unsigned or tampered one). */
+  decode(msg: RawMessage, what: string): unknown;
+}
+
+/** A serializer over a codec and the registry that decodes (signed: the 'auth' codec, a signed-only registry). */
+export function codecSerializer(codec: { encode(value: unknown): Buffer; contentType: string; contentEncoding: string }, codecs: { decode(contentType: string, body: Buffer): unknown }): PidboxSerializer {
+  return {
+    encode: (value) => ({ body: codec.encode(value), contentType: codec.contentType, contentEncoding: codec.contentEncoding }),
+    decode: (msg) => codecs.decode(msg.contentType, msg.body),
+  };
+}
+
 function isRecord(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
@@ -89,8 +106,13 @@ function decodeJson(msg: RawMessage, what: string): unknown {
   return value;
 }
 
+const JSON_SERIALIZER: PidboxSerializer = {
+  encode: (value) => ({ body: Buffer.from(JSON.stringify(value), 'utf8'), contentType: JSON_TYPE, contentEncoding: 'utf-8' }),
+  decode: decodeJson,
+};
+
 /** Builds a request, keys in kombu's order. `expires` in UNIX seconds (0 when no reply is wanted). */
-export function buildPidboxRequest(request: PidboxRequest, headers: { clock: number; expires: number }): RawMessage {
+export function buildPidboxRequest(request: PidboxRequest, headers: { clock: number; expires: number }, serializer: PidboxSerializer = JSON_SERIALIZER): RawMessage {
   const body: PidboxRequest = {
     method: request.method,
     arguments: request.arguments,
@@ -101,18 +123,16 @@ export function buildPidboxRequest(request: PidboxRequest, headers: { clock: num
   if (request.ticket !== undefined) body.ticket = request.ticket;
   if (request.reply_to !== undefined) body.reply_to = request.reply_to;
   return {
-    body: Buffer.from(JSON.stringify(body), 'utf8'),
-    contentType: JSON_TYPE,
-    contentEncoding: 'utf-8',
+    ...serializer.encode(body),
     headers: { clock: headers.clock, expires: headers.expires },
     properties: { delivery_mode: 2 },
   };
 }
 
 /** Parses a request of at most `maxSize` bytes (0 = any); throws ProtocolError when it is not one. */
-export function parsePidboxRequest(msg: RawMessage, maxSize = 0): ParsedPidboxRequest {
+export function parsePidboxRequest(msg: RawMessage, maxSize = 0, serializer: PidboxSerializer = JSON_SERIALIZER): ParsedPidboxRequest {
   checkIncomingSize(msg.body.length, maxSize);
-  const body = decodeJson(msg, 'request');
+  const body = serializer.decode(msg, 'request');
   if (!isRecord(body) || typeof body['method'] !== 'string') throw new ProtocolError('pidbox request has no method: expected {method, arguments, destination, ...}');
   const args = body['arguments'] ?? {};
   if (!isRecord(args)) throw new ProtocolError(`pidbox request '${body['method']}' has arguments that are not a mapping`);
@@ -139,18 +159,16 @@ export function parsePidboxRequest(msg: RawMessage, maxSize = 0): ParsedPidboxRe
   };
 }
 
-export function buildPidboxReply(hostname: string, reply: unknown, headers: { ticket: string; clock: number }): RawMessage {
+export function buildPidboxReply(hostname: string, reply: unknown, headers: { ticket: string; clock: number }, serializer: PidboxSerializer = JSON_SERIALIZER): RawMessage {
   return {
-    body: Buffer.from(JSON.stringify({ [hostname]: reply ?? null }), 'utf8'),
-    contentType: JSON_TYPE,
-    contentEncoding: 'utf-8',
+    ...serializer.encode({ [hostname]: reply ?? null }),
     headers: { ticket: headers.ticket, clock: headers.clock },
     properties: { delivery_mode: 1 },
   };
 }
 
-export function parsePidboxReply(msg: RawMessage): ParsedPidboxReply {
-  const body = decodeJson(msg, 'reply');
+export function parsePidboxReply(msg: RawMessage, serializer: PidboxSerializer = JSON_SERIALIZER): ParsedPidboxReply {
+  const body = serializer.decode(msg, 'reply');
   if (!isRecord(body)) throw new ProtocolError('pidbox reply is not a mapping of node name to reply');
   const ticket = msg.headers['ticket'];
   const clock = msg.headers['clock'];
