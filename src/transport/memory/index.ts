@@ -214,6 +214,8 @@ class MemoryStore implements VirtualStore {
     // Kept as an object: the envelope a dead letter is listed with is made now.
     const envelope = h.envelope || (d ? encodeEnvelope(d.message, d.deliveryInfo, tag) : '');
     this.dead.unshift({ id: tag, queue: h.queue, reason, at, envelope });
+    // The newest 10,000 are kept, as on the other brokers.
+    if (this.dead.length > 10_000) this.dead.length = 10_000;
   }
   release(owner: string): void {
     this.requeue([...this.held.values()].filter((h) => h.owner === owner).map((h) => h.tag), owner);
