@@ -170,7 +170,7 @@ export const EXPECTED_REASON: Record<string, RegExp> = {
   'bad-expires': /'expires'/,
   huge: /too large|maxMessageSize/,
   deep: /levels deep|too large/,
-  'deep-headers': /levels deep/,
+  'deep-headers': /levels deep|undecodable envelope/,
   'deep-msgpack': /levels deep|not valid msgpack/,
   'content-type': /content type/,
   pickle: /pickle/,
