@@ -21,6 +21,11 @@
  *    │    ├── RpcAuthError             E_RPC_AUTH      no    the peer refused the handshake (wrong shared secret)
  *    │    ├── FrameError               E_RPC_FRAME     no    a frame on a direct connection that lies about its
  *    │    │                                                  length, is too large, or cannot be decoded
+ *    │    ├── PyroProtocolError        E_RPC_PYRO      no    a Pyro peer refused or broke the exchange: connection
+ *    │    │                                                  rejected (connectfail), serializer not accepted, a
+ *    │    │                                                  reply out of sequence, a stream that is gone
+ *    │    ├── NamingError              E_RPC_NAMING    no    a name server refused: unknown name, name taken,
+ *    │    │                                                  write-protected, no name server found
  *    │    └── RemoteError              E_RPC_REMOTE    no    the remote method raised: carries the remote type,
  *    │         │                                             module and stack, shown apart from the local one
  *    │         ├── NoSuchMethodError   E_RPC_NO_METHOD       no public method of that name on the endpoints
@@ -127,6 +132,22 @@ export class RpcAuthError extends RpcError {
 /** A frame on a direct connection that lies about its length, is larger than allowed, or cannot be decoded. */
 export class FrameError extends RpcError {
   override readonly code = 'E_RPC_FRAME';
+}
+
+/**
+ * A Pyro peer refused the connection (its connectfail reason is in the message), does not accept the serializer,
+ * answered out of sequence, or no longer has the remote iterator asked for.
+ */
+export class PyroProtocolError extends RpcError {
+  override readonly code = 'E_RPC_PYRO';
+}
+
+/**
+ * A name server refused or could not be found (Pyro4's `NamingError`): unknown name, name already registered
+ * (safe register), a write without the write secret, a bad regex, or no name server answered.
+ */
+export class NamingError extends RpcError {
+  override readonly code = 'E_RPC_NAMING';
 }
 
 /** What a remote failure carries across the wire: enough to rebuild a typed error on the caller's side. */

@@ -79,3 +79,11 @@ export {
 export * from './rpc/index.js';
 export { AppRpc, type AppRpcClientOptions, type AppRpcServerTarget } from './app/rpc.js';
 export { createGateway, createRequestListener, type Gateway, type GatewayAuth, type GatewayOptions } from './rpc/http/index.js';
+export * from './rpc/objects/index.js';
+export {
+  startNameServer, locateNameServer, NameRegistry, NameServerObject, MemoryNameStorage, SqliteNameStorage, openNameStorage,
+  startBroadcastResponder, discoverNameServer, BROADCAST_PORT,
+  type NameServerOptions, type RunningNameServer, type LocateNameServerOptions, type NameStorage, type NameEntry, type Registration,
+  type ListFilter, type RemoveSpec, type RegisterOptions, type BroadcastResponder, type DiscoverOptions,
+} from './rpc/naming/index.js';
+export * from './rpc/protobuf/index.js';

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { group, type ApplyOptions, type Celeriac, type GroupProgress, type SignatureOptions } from '../index.js';
+import { progressPrinter } from './progress.js';
 import { formatValue, parseJsonOption, UsageError } from './usage.js';
 
 export interface GroupFlags {
@@ -32,38 +33,6 @@ export function parseGroupFlags(flags: GroupFlags, hasArgs: boolean): unknown[][
   const lists = parseJsonOption('--group', text ?? '', isListOfLists, 'a list of argument lists (e.g. [[1,2],[3,4]])');
   if (lists.length === 0) throw new UsageError('--group expects at least one argument list, e.g. --group \'[[1,2]]\'');
   return lists;
-}
-
-/** Draws progress on stderr: a redrawn bar on a terminal (at most every 100 ms), a line per tenth otherwise. */
-function progressPrinter(total: number): { update(p: GroupProgress): void; end(p: GroupProgress): void } {
-  const tty = process.stderr.isTTY === true;
-  let lastDraw = 0;
-  let lastTenth = -1;
-  const text = (p: GroupProgress): string => `${p.done}/${p.total} done (${Math.floor((100 * p.done) / p.total)}%)${p.failed ? `, ${p.failed} failed` : ''}`;
-  const bar = (p: GroupProgress): string => {
-    const width = Math.max(10, Math.min(40, (process.stderr.columns ?? 80) - 40));
-    const full = Math.round((width * p.done) / p.total);
-    return `\r[${'#'.repeat(full)}${'-'.repeat(width - full)}] ${text(p)}`;
-  };
-  return {
-    update(p) {
-      if (tty) {
-        const now = Date.now();
-        if (now - lastDraw < 100 && p.done < total) return;
-        lastDraw = now;
-        process.stderr.write(bar(p));
-      } else {
-        const tenth = Math.floor((10 * p.done) / total);
-        if (tenth === lastTenth) return;
-        lastTenth = tenth;
-        process.stderr.write(`progress: ${text(p)}\n`);
-      }
-    },
-    end(p) {
-      if (tty) process.stderr.write(`${bar(p)}\n`);
-      else if (lastTenth !== 10) process.stderr.write(`progress: ${text(p)}\n`);
-    },
-  };
 }
 
 /** Sends the group and, with --wait, waits for it; sets exitCode 1 when a member failed. */

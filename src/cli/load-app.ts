@@ -11,7 +11,12 @@ function isApp(v: unknown): v is Celeriac {
 
 /** Imports the module and returns its app. Throws UsageError (exit 2) when it has none. */
 export async function loadApp(spec: string | undefined): Promise<Celeriac> {
-  if (!spec) return new Celeriac();
+  return (await loadAppModule(spec)).app;
+}
+
+/** The app and everything its module exports (none without -A). */
+export async function loadAppModule(spec: string | undefined): Promise<{ app: Celeriac; exports: Record<string, unknown> }> {
+  if (!spec) return { app: new Celeriac(), exports: {} };
   const [file, exportName] = spec.split(':') as [string, string | undefined];
   const path = resolve(file);
   if (!existsSync(path)) throw new UsageError(`-A ${spec}: no such file '${path}'. Give the path of the module that creates your app, e.g. -A ./tasks.ts`);
@@ -26,5 +31,5 @@ export async function loadApp(spec: string | undefined): Promise<Celeriac> {
     const names = Object.keys(mod).join(', ') || 'nothing';
     throw new UsageError(`-A ${spec}: the module exports no celeriac app${exportName ? ` named '${exportName}'` : " as 'app' or default"} (it exports: ${names}). Add: export const app = new Celeriac('tasks')`);
   }
-  return app as Celeriac;
+  return { app: app as Celeriac, exports: mod };
 }

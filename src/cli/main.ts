@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { CeleriacError } from '../index.js';
+import { registerAmqp } from './amqp.js';
 import { registerBeat } from './beat.js';
 import { registerCall } from './call.js';
 import { registerControl } from './control.js';
@@ -12,10 +13,15 @@ import { registerGateway } from './gateway.js';
 import { registerInspect } from './inspect.js';
 import { registerStatus } from './status.js';
 import { registerList } from './list.js';
+import { registerMigrate } from './migrate.js';
+import { registerMulti } from './multi.js';
+import { registerNs } from './ns.js';
 import { registerPurge } from './purge.js';
 import { registerResult } from './result.js';
 import { registerRpc } from './rpc.js';
 import { registerServe } from './serve.js';
+import { registerStubs } from './stubs.js';
+import { registerShell } from './shell.js';
 import { UsageError } from './usage.js';
 import { registerWorker } from './worker.js';
 
@@ -41,6 +47,12 @@ export function buildProgram(): Command {
   registerServe(program);
   registerRpc(program);
   registerGateway(program);
+  registerNs(program);
+  registerStubs(program);
+  registerMulti(program);
+  registerShell(program);
+  registerAmqp(program);
+  registerMigrate(program);
   const override = (cmds: readonly Command[]): void => {
     for (const cmd of cmds) {
       cmd.exitOverride();

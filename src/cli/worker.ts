@@ -1,8 +1,10 @@
 /** `celeriac worker`: load the app, print the banner, consume until SIGTERM/SIGINT (twice = cold). */
 import { availableParallelism, platform, release } from 'node:os';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { Beat, Worker, createLogger, type Celeriac } from '../index.js';
 import { loadApp } from './load-app.js';
+import { createPidfile, removePidfile } from './pidfile.js';
 import { parseNumberOption, UsageError } from './usage.js';
 
 interface WorkerFlags {
@@ -29,6 +31,7 @@ interface WorkerFlags {
   withoutHeartbeat?: boolean;
   withoutGossip?: boolean;
   heartbeatInterval?: string;
+  pidfile?: string;
 }
 
 const POOLS = ['async', 'threads', 'processes'] as const;
@@ -96,6 +99,7 @@ export function registerWorker(program: Command): void {
     .option('--without-heartbeat', 'send no worker-online, worker-heartbeat and worker-offline events')
     .option('--without-gossip', "do not follow the other workers' events nor take part in elections")
     .option('--heartbeat-interval <seconds>', 'seconds between worker-heartbeat events (default 2)')
+    .option('--pidfile <file>', 'write the pid to this file while running (refused if it names a running worker; a stale one is replaced)')
     .action(async (flags: WorkerFlags) => {
       let level = flags.loglevel.toLowerCase();
       if (!LEVELS.includes(level)) throw new UsageError(`-l expects one of ${LEVELS.join(', ')}; got '${flags.loglevel}'`);
@@ -113,6 +117,12 @@ export function registerWorker(program: Command): void {
       const concurrency = flags.concurrency === undefined ? undefined : parseNumberOption('-c', flags.concurrency, { min: 1, integer: true });
       const prefetchMultiplier = flags.prefetchMultiplier === undefined ? undefined : parseNumberOption('--prefetch-multiplier', flags.prefetchMultiplier, { min: 0, integer: true });
       const queues = flags.queues?.split(',').map((q) => q.trim()).filter(Boolean);
+      if (flags.pidfile) {
+        const pidfile = resolve(flags.pidfile);
+        const stale = createPidfile(pidfile);
+        if (stale !== undefined) process.stderr.write(`celeriac: replaced the stale pidfile ${pidfile} (pid ${stale} is gone)\n`);
+        process.once('exit', () => removePidfile(pidfile));
+      }
       const app = await loadApp(flags.app);
       const logger = createLogger({ level, pretty: flags.logFormat === undefined ? undefined : flags.logFormat === 'pretty' });
       const allow = flags.controlAllow?.split(',').map((c) => c.trim()).filter(Boolean);

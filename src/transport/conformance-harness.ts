@@ -10,11 +10,22 @@ export interface Limits {
   quiet: number;
 }
 
-/** Registers one case: `needs` returns a reason to skip when the capabilities rule the case out. */
+/** The optional methods of `Transport` (see its header): a case about one is skipped where it is missing. */
+export type OptionalMethod = 'deleteExchange';
+
+/** Why a case about an optional method does not apply to `t`, or undefined when it does. */
+export function lacks(t: Transport, method: OptionalMethod | undefined): string | undefined {
+  return method && typeof t[method] !== 'function' ? `the transport does not implement the optional ${method}()` : undefined;
+}
+
+/**
+ * Registers one case: `needs` returns a reason to skip when the capabilities rule the case out; `optional`
+ * names the optional method the case is about (skipped where the transport lacks it).
+ */
 export type AddCase = (
   name: string,
   fn: (f: Fixture) => Promise<void>,
-  opts?: { needs?: (c: TransportCapabilities) => string | undefined; skip?: string },
+  opts?: { needs?: (c: TransportCapabilities) => string | undefined; skip?: string; optional?: OptionalMethod },
 ) => void;
 
 export function message(body: string | Buffer, extra: Partial<RawMessage> = {}): RawMessage {

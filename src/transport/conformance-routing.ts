@@ -111,6 +111,22 @@ export function routingCases(add: AddCase): void {
     assert.equal((await f.t.queueInfo(q)).messages, 0);
   });
 
+  add('deleteExchange removes the exchange and its bindings; the queue keeps its messages', async (f) => {
+    const ex = f.name('deleted');
+    await f.t.declareExchange({ name: ex, type: 'direct' });
+    const q = await f.queue('was-bound');
+    await f.t.bindQueue({ queue: q, exchange: ex, routingKey: 'k' });
+    await f.t.publish(message('before'), { exchange: ex, routingKey: 'k' });
+    await f.t.deleteExchange?.(ex);
+    await assert.rejects(f.t.publish(message('after'), { exchange: ex, routingKey: 'k' }), TransportError, 'publishing to a deleted exchange fails');
+    await f.t.deleteExchange?.(ex); // already gone: not an error
+    await f.t.declareExchange({ name: ex, type: 'direct' });
+    await assert.rejects(f.t.publish(message('unbound'), { exchange: ex, routingKey: 'k' }), TransportError, 'the old binding went with the exchange');
+    assert.equal((await f.t.queueInfo(q)).messages, 1);
+    const c = await f.consumer([q], 10, true);
+    assert.deepEqual((await c.waitFor(1)).map(text), ['before']);
+  }, { optional: 'deleteExchange' });
+
   add("unroutable: 'drop' drops a message no queue is bound for, and still delivers a routable one", async (f) => {
     const ex = f.name('drop-topic');
     await f.t.declareExchange({ name: ex, type: 'topic' });

@@ -9,7 +9,7 @@
 import type { Transport, TransportCapabilities } from './types.js';
 import { deliveryCases } from './conformance-delivery.js';
 import { expiryCases } from './conformance-expiry.js';
-import { Fixture, type AddCase } from './conformance-harness.js';
+import { Fixture, lacks, type AddCase } from './conformance-harness.js';
 import { routingCases } from './conformance-routing.js';
 
 export interface ConformanceCase {
@@ -37,22 +37,24 @@ export function transportConformance(factory: () => Promise<Transport> | Transpo
   // A synchronous factory lets cases be marked `skip` up front from the capabilities (the probe is
   // never connected). With an async factory an inapplicable case returns early when it runs.
   let known: TransportCapabilities | undefined;
+  let probed: Transport | undefined;
   const probe = factory();
   if (!(probe instanceof Promise)) {
     known = probe.capabilities;
+    probed = probe;
     void probe.close().catch(() => undefined);
   } else {
     void probe.then((t) => t.close()).catch(() => undefined);
   }
 
   const add: AddCase = (name, fn, opts = {}) => {
-    const skip = opts.skip ?? (known && opts.needs ? opts.needs(known) : undefined);
+    const skip = opts.skip ?? (known && opts.needs ? opts.needs(known) : undefined) ?? (probed ? lacks(probed, opts.optional) : undefined);
     cases.push({
       name,
       ...(skip ? { skip } : {}),
       run: async () => {
         const t = await factory();
-        if (opts.skip || opts.needs?.(t.capabilities)) return t.close();
+        if (opts.skip || opts.needs?.(t.capabilities) || lacks(t, opts.optional)) return t.close();
         await t.connect();
         const f = new Fixture(t, limits);
         try {

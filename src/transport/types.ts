@@ -12,7 +12,11 @@
  * - per-queue consumer tags (a `Consumer` owns the set of queues it reads);
  * - headers exchanges and alternate exchanges;
  * - message TTL and queue length limits beyond what `QueueDeclaration` names;
- * - broker-specific helpers (Redis pub/sub, SQL access): a plug-in keeps them private.
+ * - broker-specific helpers (Redis pub/sub, SQL access): a plug-in keeps them private;
+ * - taking one message without a consumer (AMQP basic.get): a consumer with prefetch 1 that cancels its
+ *   queue after the first delivery does the same on every broker (`celeriac amqp basic.get`).
+ * Optional methods (a plug-in may lack them; every built-in broker has them, the conformance suite checks):
+ * `deleteExchange`.
  * What differs between brokers is stated as data in `TransportCapabilities`, never by checking a name.
  */
 import type { RawMessage } from '../protocol/message.js';
@@ -160,6 +164,12 @@ export interface Transport {
   declareQueue(queue: QueueDeclaration): Promise<void>;
   bindQueue(binding: Binding): Promise<void>;
   deleteQueue(name: string): Promise<void>;
+  /**
+   * Optional: deletes an exchange and every binding from it; the bound queues and their messages stay.
+   * Publishing to it afterwards fails as for an exchange never declared. Deleting an exchange that does
+   * not exist is not an error. (AMQP exchange.delete; `celeriac amqp exchange.delete`.)
+   */
+  deleteExchange?(name: string): Promise<void>;
   publish(message: RawMessage, options: PublishOptions): Promise<void>;
   /** Publishes many messages in as few round trips as the broker allows. */
   publishMany(messages: readonly OutgoingMessage[]): Promise<void>;

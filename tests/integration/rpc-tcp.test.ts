@@ -3,17 +3,17 @@
  * calls in flight with replies out of order, casts, timeouts, heartbeats, reconnect after a restart, TLS and
  * client certificates, the shared secret, hostile peers, and closing with calls running.
  */
-import { connect, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { FrameError, NoSuchMethodError, RpcAuthError, RpcConnectionError, RpcError, RpcTimeoutError } from '../../src/errors.js';
+import { FrameError, NoSuchMethodError, RpcAuthError, RpcConnectionError, RpcTimeoutError } from '../../src/errors.js';
 import { RpcClient } from '../../src/rpc/client.js';
 import { RpcServer } from '../../src/rpc/server.js';
-import { CodecId, FrameReader, FrameType, encodeFrame, type Frame } from '../../src/rpc/framing.js';
+import { CodecId, FrameType, encodeFrame, type Frame } from '../../src/rpc/framing.js';
 import { createTcpDriver, type BodyCodec, type TcpDriverOptions } from '../../src/rpc/tcp/index.js';
 import type { ListenOptions, RpcDriver, RpcHandler, RpcListener, RpcOutcome, RpcRequest } from '../../src/rpc/types.js';
 import { spawnProcess, type Spawned } from '../helpers/processes.js';
-import { tempDir, type TempDir } from '../helpers/temp.js';
+import { rawPeer } from '../helpers/rpc-peer.js';
+import { tempDir, until, type TempDir } from '../helpers/temp.js';
 import { makeTestPki, type TestPki } from '../helpers/tls-certs.js';
 
 const ADDR = { topic: 'tcp-test' };
@@ -43,18 +43,6 @@ function driver(url: string, options: TcpDriverOptions = {}): RpcDriver {
 
 async function serve(handler: RpcHandler, options: TcpDriverOptions = {}, listen: ListenOptions = {}, scheme = 'tcp'): Promise<RpcListener> {
   return driver(`${scheme}://127.0.0.1:0`, options).listen(ADDR, handler, listen);
-}
-
-/** A raw socket that records every frame the server sends until it closes. */
-function rawPeer(url: string): { socket: Socket; frames: Frame[]; closed: Promise<Frame[]> } {
-  const { port } = new URL(url);
-  const socket = connect(Number(port), '127.0.0.1');
-  const reader = new FrameReader();
-  const frames: Frame[] = [];
-  socket.on('data', (chunk) => frames.push(...reader.push(chunk)));
-  socket.on('error', () => undefined);
-  const closed = new Promise<Frame[]>((resolve) => socket.on('close', () => resolve(frames)));
-  return { socket, frames, closed };
 }
 
 const goAway = (frames: Frame[]): { code: string; message: string } => {
@@ -400,25 +388,41 @@ describe('tcp driver: hostile peers', () => {
       expect(answered).toBeGreaterThanOrEqual(before);
     };
 
-    const valid = encodeFrame(FrameType.REQUEST, 1, CodecId.JSON, JSON.stringify(req('add', 1, 2)));
-    const lying = Buffer.from(valid);
-    lying.writeUInt32BE(5, 10);
-    await hostile(lying, /does not end where its length \(5 bytes\) says/);
-    const huge = Buffer.from(valid.subarray(0, 14));
-    huge.writeUInt32BE(1 << 30, 10);
-    await hostile(huge, /announces 1073741824 bytes, more than the limit of 65536/);
-    await hostile(encodeFrame(FrameType.REQUEST, 2, CodecId.JSON, '{"method": "add", "args": [1,'), /request body is not valid json/);
-    await hostile(encodeFrame(FrameType.REQUEST, 3, CodecId.JSON, '"just a string"'), /must be an object with 'method'/);
-    const unknownType = Buffer.from(valid);
-    unknownType[3] = 42;
-    await hostile(unknownType, /unknown frame type 42/);
-    await hostile(encodeFrame(FrameType.REPLY, 4, CodecId.JSON, '1'), /unexpected REPLY frame from a client/);
-    await hostile(Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'), /not a celeriac frame.*HTTP/);
-    // Slow loris: a frame that never completes.
-    await hostile(valid.subarray(0, 20), /stayed incomplete for more than 200 ms \(20 of \d+ bytes\)/);
-
-    stop = true;
-    await loop;
+    try {
+      const valid = encodeFrame(FrameType.REQUEST, 1, CodecId.JSON, JSON.stringify(req('add', 1, 2)));
+      const lying = Buffer.from(valid);
+      lying.writeUInt32BE(5, 10);
+      await hostile(lying, /does not end where its length \(5 bytes\) says/);
+      const huge = Buffer.from(valid.subarray(0, 14));
+      huge.writeUInt32BE(1 << 30, 10);
+      await hostile(huge, /announces 1073741824 bytes, more than the limit of 65536/);
+      // A sound frame whose body cannot be read: that call gets an error answer, the connection stays open.
+      const unreadable = async (body: string, expected: RegExp): Promise<void> => {
+        const peer = rawPeer(url);
+        peer.socket.write(encodeFrame(FrameType.REQUEST, 7, CodecId.JSON, body));
+        peer.socket.write(valid);
+        await until(() => peer.frames.filter((f) => f.type === FrameType.ERROR || f.type === FrameType.REPLY).length === 2);
+        const error = peer.frames.find((f) => f.type === FrameType.ERROR) as Frame;
+        expect(error.id).toBe(7);
+        expect(JSON.parse(error.body.toString())).toMatchObject({ type: 'InvalidRequest', message: expect.stringMatching(expected) });
+        expect(JSON.parse((peer.frames.find((f) => f.type === FrameType.REPLY) as Frame).body.toString())).toBe(3);
+        peer.socket.destroy();
+      };
+      await unreadable('{"method": "add", "args": [1,', /request body is not valid json/);
+      await unreadable('"just a string"', /must be an object with 'method'/);
+      // A cast has no answer to carry the error: the connection ends with the reason.
+      await hostile(encodeFrame(FrameType.CAST, 2, CodecId.JSON, '{"method": "add", "args": [1,'), /request body is not valid json/);
+      const unknownType = Buffer.from(valid);
+      unknownType[3] = 42;
+      await hostile(unknownType, /unknown frame type 42/);
+      await hostile(encodeFrame(FrameType.REPLY, 4, CodecId.JSON, '1'), /unexpected REPLY frame from a client/);
+      await hostile(Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'), /not a celeriac frame.*HTTP/);
+      // Slow loris: a frame that never completes.
+      await hostile(valid.subarray(0, 20), /stayed incomplete for more than 200 ms \(20 of \d+ bytes\)/);
+    } finally {
+      stop = true;
+      await loop;
+    }
     expect(failed).toBe(0);
     expect(answered).toBeGreaterThan(0);
   });

@@ -60,6 +60,11 @@ export class BodyCodecs {
     return this.byName.get(name);
   }
 
+  /** Whether bodies in this codec can be read and written here. */
+  serves(codec: CodecId): boolean {
+    return this.byId[codec] !== undefined;
+  }
+
   get names(): string[] {
     return [...this.byName.keys()];
   }

@@ -7,7 +7,7 @@ import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { ConfigError, FrameError, RpcAuthError, RpcError } from '../../errors.js';
 import { CodecId, FrameType, frameTypeName, type Frame } from '../framing.js';
-import type { IncomingInfo, ListenOptions, RpcHandler, RpcListener, RpcOutcome } from '../types.js';
+import type { IncomingInfo, ListenOptions, RpcHandler, RpcListener, RpcOutcome, RpcRequest } from '../types.js';
 import { jsonBody, toRequest } from './body.js';
 import { NONCE_BYTES, PROTOCOL, nonceOf, proofMatches, proofOf, toProof } from './handshake.js';
 import { boundUrl, type TcpSettings } from './options.js';
@@ -171,7 +171,19 @@ export class TcpListener implements RpcListener {
         throw new RpcAuthError(`a ${frameTypeName(type)} before the handshake: this server requires a shared secret (options.secret)`);
       }
       if (conn.state !== 'ready') return; // draining: the caller learns from the close
-      const request = toRequest(this.s.codecs.decode(frame.codec, frame.body, 'request'));
+      let request: RpcRequest;
+      try {
+        request = toRequest(this.s.codecs.decode(frame.codec, frame.body, 'request'));
+      } catch (err) {
+        // The frame itself was sound: a call whose body cannot be read gets an error answer of its own (a cast,
+        // which has no answer, or a codec this side cannot answer in, ends the connection with the reason).
+        if (type === FrameType.CAST || !this.s.codecs.serves(frame.codec)) throw err;
+        const message = `the request could not be read: ${(err as Error).message}`;
+        conn.running.set(frame.id, Date.now());
+        this.active++;
+        this.answer(conn, frame.id, frame.codec, '', { ok: false, error: { type: 'InvalidRequest', module: 'celeriac', message, stack: null } });
+        return;
+      }
       if (type === FrameType.CAST) {
         this.active++;
         void this.run(request, conn.castInfo).then(() => this.done());

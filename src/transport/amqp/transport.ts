@@ -162,6 +162,18 @@ export class AmqpTransport implements Transport {
     );
   }
 
+  async deleteExchange(name: string): Promise<void> {
+    this.exchanges.delete(name);
+    for (const [k, b] of this.bindings) if (b.exchange === name) this.bindings.delete(k);
+    // As for queues: an exchange already gone is taken as deleted (404 NOT_FOUND from servers that send it).
+    await this.op(`delete exchange '${name}'`, 'configure', (ch) =>
+      ch.deleteExchange(name).catch((error: unknown) => {
+        if (replyCode(error) !== 404) throw error;
+        return undefined;
+      }),
+    );
+  }
+
   async publish(message: RawMessage, options: PublishOptions): Promise<void> {
     this.checkSize(message, options);
     return this.publisher.publish([{ ...options, message }]);

@@ -106,6 +106,10 @@ class MemoryStore implements VirtualStore {
   close(): void {}
   declareExchange(e: ExchangeDeclaration): void { this.exchanges.set(e.name, e); }
   getExchange(name: string): ExchangeDeclaration | undefined { return this.exchanges.get(name); }
+  deleteExchange(name: string): void {
+    this.exchanges.delete(name);
+    this.bindingsOf.delete(name);
+  }
   declareQueue(q: QueueDeclaration): void {
     if (!this.ready.has(q.name)) this.ready.set(q.name, new ReadyQueue());
     if (q.expires && q.expires > 0) this.expiring.set(q.name, { expires: q.expires, usedAt: this.now() });

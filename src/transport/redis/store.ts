@@ -117,6 +117,14 @@ export class RedisStore implements VirtualStore {
     return (await this.redis.exists(this.keys.binding(name))) ? { name, type: 'direct' } : undefined;
   }
 
+  /** As kombu's exchange_delete: the binding set goes, and with it the exchange (known only through it). */
+  async deleteExchange(name: string): Promise<void> {
+    await this.redis.del(this.keys.binding(name));
+    this.exchanges.delete(name);
+    this.localBindings.delete(name);
+    this.subscriber?.unbindExchange(name);
+  }
+
   async declareQueue(q: QueueDeclaration): Promise<void> {
     this.declared.add(q.name);
     if (q.expires && q.expires > 0) await this.redis.hset(this.keys.queueExpiry, q.name, `${q.expires}:${this.now()}`);

@@ -89,6 +89,11 @@ export class Subscriber {
     if (stale.length) void this.sub?.then((sub) => sub.punsubscribe(...stale)).catch(() => undefined);
   }
 
+  /** Drops the fanout bindings of every queue bound to `exchange` (the exchange was deleted). */
+  unbindExchange(exchange: string): void {
+    for (const [queue, b] of [...this.fanout]) if (b.exchange === exchange) this.unbindFanout(queue);
+  }
+
   isFanout(queue: string): boolean {
     return this.fanout.has(queue);
   }

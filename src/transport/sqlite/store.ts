@@ -77,6 +77,13 @@ export class SqliteStore implements VirtualStore {
     return row ? (JSON.parse(row.declaration) as ExchangeDeclaration) : undefined;
   }
 
+  deleteExchange(name: string): void {
+    immediate(this.conn, () => {
+      this.stmt('DELETE FROM celeriac_bindings WHERE exchange = ?').run(name);
+      this.stmt('DELETE FROM celeriac_exchanges WHERE name = ?').run(name);
+    });
+  }
+
   declareQueue(q: QueueDeclaration): void {
     this.stmt('INSERT OR REPLACE INTO celeriac_queues (name, declaration) VALUES (?, ?)').run(q.name, JSON.stringify(q));
     if (q.expires && q.expires > 0) this.stmt('INSERT OR REPLACE INTO celeriac_queue_expiry (name, expires, used_at) VALUES (?, ?, ?)').run(q.name, q.expires, this.now());

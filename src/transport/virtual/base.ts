@@ -112,6 +112,12 @@ export class VirtualTransport implements Transport {
     this.expiry.deleted(name);
   }
 
+  async deleteExchange(name: string): Promise<void> {
+    await this.connect();
+    await this.store.deleteExchange(name);
+    this.expiry.exchangeDeleted(name);
+  }
+
   /** Queues an (exchange, routing key) pair reaches; throws when a non-fanout publish reaches none. */
   private async routeTo(options: PublishOptions): Promise<string[]> {
     if (options.exchange === '') return [options.routingKey];

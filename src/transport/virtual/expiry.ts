@@ -45,6 +45,11 @@ export class QueueExpiry {
     if (entry && !entry.bindings.some((b) => b.exchange === binding.exchange && b.routingKey === binding.routingKey)) entry.bindings.push(binding);
   }
 
+  /** An exchange was deleted: its bindings are not declared again with our queues. */
+  exchangeDeleted(exchange: string): void {
+    for (const entry of this.mine.values()) entry.bindings = entry.bindings.filter((b) => b.exchange !== exchange);
+  }
+
   deleted(name: string): void {
     this.mine.delete(name);
     if (this.mine.size === 0) this.stop();

@@ -44,6 +44,8 @@ export interface VirtualStore extends ExpiryStore {
 
   declareExchange(exchange: ExchangeDeclaration): MaybePromise<void>;
   getExchange(name: string): MaybePromise<ExchangeDeclaration | undefined>;
+  /** Forgets the exchange and its bindings (the queues stay). */
+  deleteExchange(name: string): MaybePromise<void>;
   declareQueue(queue: QueueDeclaration): MaybePromise<void>;
   deleteQueue(name: string): MaybePromise<void>;
   addBinding(binding: Binding): MaybePromise<void>;
