@@ -5,7 +5,11 @@
  *    ├── ConfigError                   E_CONFIG        no    bad option value, unknown option
  *    ├── ProtocolError                 E_PROTOCOL      no    a message that cannot be parsed
  *    │    ├── ContentDisallowedError   E_CONTENT       no    pickle / yaml / unknown serializer
- *    │    └── EventError               E_EVENT         no    a monitoring event (celeryev) that is not one
+ *    │    ├── EventError               E_EVENT         no    a monitoring event (celeryev) that is not one
+ *    │    ├── MessageTooLargeError     E_TOO_LARGE     no    a message over maxMessageSize (sent or received),
+ *    │    │                                                  or nested deeper than a decoder accepts
+ *    │    └── SecurityError            E_SECURITY      no    a message that is unsigned, tampered with or signed
+ *    │                                                       by an untrusted key (Celery's auth serializer)
  *    ├── TransportError                E_TRANSPORT     yes   broker unreachable, connection lost
  *    │    └── UnknownTransportError    E_NO_TRANSPORT  no    no broker plug-in for a URL scheme
  *    ├── BackendError                  E_BACKEND       yes   result store unreachable
@@ -72,6 +76,16 @@ export class ContentDisallowedError extends ProtocolError {
 /** A monitoring event body (celeryev) that is not one: not JSON, no type, a field of the wrong kind. */
 export class EventError extends ProtocolError {
   override readonly code = 'E_EVENT';
+}
+
+/** A message over `maxMessageSize` (refused on send, dead-lettered on receive), or nested too deep to decode safely. */
+export class MessageTooLargeError extends ProtocolError {
+  override readonly code = 'E_TOO_LARGE';
+}
+
+/** A signed message that fails verification, or an unsigned one where signing is required (Celery's SecurityError). */
+export class SecurityError extends ProtocolError {
+  override readonly code = 'E_SECURITY';
 }
 
 export class TransportError extends CeleriacError {

@@ -7,6 +7,8 @@ import type { Config, ConfigInput } from '../config/options.js';
 import type { BackendFactory, ResultBackend } from '../backend/types.js';
 import { ConfigError, NotRegisteredError, TaskError, UnknownTransportError } from '../errors.js';
 import { CodecRegistry } from '../protocol/codecs.js';
+import { codecSerializer } from '../protocol/pidbox.js';
+import { setupSecurity } from './security.js';
 import type { Transport, TransportFactory } from '../transport/types.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { uuid, type IdFactory } from '../util/ids.js';
@@ -83,14 +85,17 @@ export class Celeriac implements TaskSender, ResultSource {
     plugins?.(this.plugins);
     this.clock = clock ?? systemClock;
     this.oid = uuid();
+    // Message signing (taskSerializer 'auth'): the auth codec for tasks, and signed control messages.
+    const signing = setupSecurity(this.conf, this.codecs);
     const control = new Control(() => this.connection(), {
       namespace: this.conf.controlExchange,
+      ...(signing ? { serializer: codecSerializer(signing, this.codecs) } : {}),
       ...(ids ? { ids } : {}),
       onRevoke: async (revoked) => (await this.resultBackend()).addRevoked?.(revoked, REVOKE_EXPIRES_MS),
     });
     this.control = control;
     const origin = `gen${process.pid}@${hostname()}`;
-    this.events = new AppEvents(() => this.connection(), control.clock, origin);
+    this.events = new AppEvents(() => this.connection(), control.clock, origin, this.conf.maxMessageSize);
     this.rpc = new AppRpc({
       drivers: this.plugins.rpc,
       brokerDriver: async () => (await import('../rpc/broker/index.js')).createBrokerDriver(() => this.connection(), { exchange: this.conf.rpcExchange }),
@@ -211,7 +216,7 @@ export class Celeriac implements TaskSender, ResultSource {
     if (this.transport) return this.transport;
     const opening: Promise<Transport> = (async () => {
       const factory = await this.plugins.transports.resolve(this.conf.broker);
-      const transport = factory(this.conf.broker, { visibilityTimeout: this.conf.visibilityTimeout, ...this.conf.brokerOptions });
+      const transport = factory(this.conf.broker, { visibilityTimeout: this.conf.visibilityTimeout, maxMessageSize: this.conf.maxMessageSize, ...this.conf.brokerOptions });
       await transport.connect();
       return transport;
     })();

@@ -14,11 +14,13 @@ export class AppEvents {
     private readonly clock: LamportClock,
     /** This app's sender name (`gen<pid>@<host>`), for dispatchers that name none. */
     readonly hostname: string,
+    /** The app's maxMessageSize: receivers refuse bigger events. */
+    private readonly maxMessageSize = 0,
   ) {}
 
   /** A monitor: call `start()`, add handlers, `close()` when done (the queue is deleted). */
   receiver(options: EventReceiverOptions = {}): EventReceiver {
-    return new EventReceiver(this.connection, { clock: this.clock, ...options });
+    return new EventReceiver(this.connection, { clock: this.clock, maxMessageSize: this.maxMessageSize, ...options });
   }
 
   /** A dispatcher for your own events (`send('custom-thing', {...})`); every group by default. */

@@ -3,7 +3,7 @@
  * 127.0.0.1 by default; runs until SIGINT/SIGTERM, then deletes its monitor queue.
  */
 import type { Command } from 'commander';
-import { startDashboard } from '../dashboard/server.js';
+import { isLoopback, startDashboard } from '../dashboard/server.js';
 import { loadApp } from './load-app.js';
 import { parseNumberOption, UsageError } from './usage.js';
 
@@ -55,6 +55,9 @@ export function registerDashboard(program: Command): void {
           throw err;
         });
         process.stdout.write(`-> celeriac dashboard: ${dashboard.url} (broker ${app.describe().broker}); Ctrl-C to stop\n`);
+        if (!flags.basicAuth && !isLoopback(flags.address)) {
+          process.stderr.write(`warning: listening on ${flags.address} without --basic-auth: anyone who reaches it sees the tasks; actions (revoke, shut down, rate limits, send tasks) are refused until --basic-auth is set\n`);
+        }
         await stopped;
         await dashboard.close();
       } finally {

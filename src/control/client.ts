@@ -10,6 +10,7 @@ import { LamportClock } from '../util/lamport.js';
 import { registerControlCommands } from './control-commands.js';
 import { registerDebugCommands } from './debug-commands.js';
 import { registerInspectCommands } from './inspect-commands.js';
+import type { PidboxSerializer } from '../protocol/pidbox.js';
 import { Mailbox, type BroadcastOptions, type Reply } from './mailbox.js';
 import { CommandRegistry, type CommandDefinition, type CommandHandler, type CommandMeta } from './registry.js';
 import type { ObjectCountsReply, QueueSnapshot, ScheduledSnapshot, TaskRequestSnapshot } from './types.js';
@@ -25,6 +26,8 @@ export interface ControlClientOptions {
   ids?: IdFactory;
   /** Called by `revoke()` with the ids, before the broadcast (the app keeps them in the result backend). */
   onRevoke?: (ids: string[]) => Promise<void>;
+  /** Signed control messages (message signing on), for this client and the app's workers' mailbox nodes. */
+  serializer?: PidboxSerializer;
 }
 
 function merge<T>(replies: Reply[]): Replies<T> {
@@ -78,12 +81,17 @@ export class Control {
     registerDebugCommands(this.registry);
   }
 
+  /** How control messages are encoded: signed when message signing is on (undefined: plain JSON). */
+  get serializer(): PidboxSerializer | undefined {
+    return this.options.serializer;
+  }
+
   get namespace(): string {
     return this.options.namespace ?? 'celery';
   }
 
   private get mailbox(): Mailbox {
-    this.mailboxInstance ??= new Mailbox(this.connection, { namespace: this.options.namespace, clock: this.clock, ids: this.options.ids });
+    this.mailboxInstance ??= new Mailbox(this.connection, { namespace: this.options.namespace, clock: this.clock, ids: this.options.ids, serializer: this.options.serializer });
     return this.mailboxInstance;
   }
 

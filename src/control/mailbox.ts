@@ -5,7 +5,7 @@
  * reply to an earlier call is dropped, never handed to the next one.
  */
 import { ControlError, ProtocolError } from '../errors.js';
-import { buildPidboxRequest, parsePidboxReply, pidboxNames, PIDBOX_MESSAGE_TTL_MS, PIDBOX_QUEUE_EXPIRES_MS, type PidboxNames } from '../protocol/pidbox.js';
+import { buildPidboxRequest, parsePidboxReply, pidboxNames, PIDBOX_MESSAGE_TTL_MS, PIDBOX_QUEUE_EXPIRES_MS, type PidboxNames, type PidboxSerializer } from '../protocol/pidbox.js';
 import type { Consumer, Delivery, Transport } from '../transport/types.js';
 import { uuid, type IdFactory } from '../util/ids.js';
 import type { LamportClock } from '../util/lamport.js';
@@ -34,6 +34,8 @@ export interface MailboxOptions {
   clock: LamportClock;
   ids?: IdFactory;
   now?: () => number;
+  /** Signed requests and replies (message signing on); plain JSON when left out. */
+  serializer?: PidboxSerializer;
 }
 
 interface Pending {
@@ -50,6 +52,7 @@ export class Mailbox {
   private readonly clock: LamportClock;
   private readonly ids: IdFactory;
   private readonly now: () => number;
+  private readonly serializer: PidboxSerializer | undefined;
   private readonly pending = new Map<string, Pending>();
   private ready: Promise<{ transport: Transport; consumer: Consumer | undefined }> | undefined;
   private closed = false;
@@ -64,6 +67,7 @@ export class Mailbox {
     this.clock = options.clock;
     this.ids = options.ids ?? uuid;
     this.now = options.now ?? Date.now;
+    this.serializer = options.serializer;
     this.oid = this.ids();
   }
 
@@ -94,7 +98,7 @@ export class Mailbox {
     void delivery.ack().catch(() => undefined);
     let parsed;
     try {
-      parsed = parsePidboxReply(delivery.message);
+      parsed = parsePidboxReply(delivery.message, this.serializer);
     } catch (err) {
       if (!(err instanceof ProtocolError)) throw err;
       this.dropped++;
@@ -134,6 +138,7 @@ export class Mailbox {
         ...(ticket ? { ticket, reply_to: { exchange: this.names.replyExchange, routing_key: this.oid } } : {}),
       },
       { clock: this.clock.forward(), expires: wantReply ? (this.now() + timeout) / 1000 : 0 },
+      this.serializer,
     );
     if (!ticket) {
       await transport.publish(message, { exchange: this.names.exchange, routingKey: '' });

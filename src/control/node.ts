@@ -5,7 +5,7 @@
  * caller's reply queue. Unknown, refused and failing commands get an `{ error }` reply; nothing crashes.
  */
 import { ProtocolError, TransportError } from '../errors.js';
-import { buildPidboxReply, parsePidboxRequest, pidboxNames, PIDBOX_MESSAGE_TTL_MS, PIDBOX_QUEUE_EXPIRES_MS, type PidboxNames, type PidboxRequest } from '../protocol/pidbox.js';
+import { buildPidboxReply, parsePidboxRequest, pidboxNames, PIDBOX_MESSAGE_TTL_MS, PIDBOX_QUEUE_EXPIRES_MS, type PidboxNames, type PidboxRequest, type PidboxSerializer } from '../protocol/pidbox.js';
 import type { Consumer, Delivery, Transport } from '../transport/types.js';
 import { globToRegExp } from '../util/glob.js';
 import type { LamportClock } from '../util/lamport.js';
@@ -28,6 +28,10 @@ export interface MailboxNodeOptions {
   namespace?: string;
   /** Only these commands run (Celery's worker control allow-list); every command when left out. */
   allow?: readonly string[];
+  /** Largest request body in bytes (0 = no limit; the transport enforces its own limit too). */
+  maxMessageSize?: number;
+  /** Signed requests and replies (message signing on: unsigned requests are dead-lettered); plain JSON when left out. */
+  serializer?: PidboxSerializer;
   now?: () => number;
 }
 
@@ -90,11 +94,12 @@ export class MailboxNode {
     const { logger, target } = this.options;
     let parsed;
     try {
-      parsed = parsePidboxRequest(delivery.message);
+      parsed = parsePidboxRequest(delivery.message, this.options.maxMessageSize, this.options.serializer);
     } catch (err) {
       if (!(err instanceof ProtocolError)) throw err;
       logger.error('pidbox: malformed control message dead-lettered: %s', err.message);
-      await delivery.reject({ requeue: false, reason: `malformed control message: ${err.message}` });
+      // Not awaited: a flood of malformed requests must not hold up the commands behind them.
+      delivery.reject({ requeue: false, reason: `malformed control message: ${err.message}` }).catch((e: unknown) => logger.error('pidbox: could not dead-letter a malformed message: %s', e instanceof Error ? e.message : String(e)));
       return;
     }
     await delivery.ack();
@@ -137,7 +142,7 @@ export class MailboxNode {
       await transport.declareExchange({ name: to.exchange, type: 'direct', durable: false, autoDelete: false });
       this.replyExchanges.add(to.exchange);
     }
-    const message = buildPidboxReply(this.options.target.hostname, reply, { ticket, clock: this.options.clock.forward() });
+    const message = buildPidboxReply(this.options.target.hostname, reply, { ticket, clock: this.options.clock.forward() }, this.options.serializer);
     try {
       await transport.publish(message, { exchange: to.exchange, routingKey: to.routing_key });
     } catch (err) {

@@ -3,12 +3,13 @@
  * JSON API (api.ts, api-monitor.ts), Prometheus metrics (GET /metrics) and the Server-Sent Events streams
  * (live.ts). An event receiver on the app's broker feeds the Monitor (cluster state, timelines, series,
  * queues, history) the API reads. Optional HTTP basic auth; POSTs from another origin are refused (a page
- * elsewhere cannot steer the workers through a browser).
+ * elsewhere cannot steer the workers through a browser), and so is every POST (revoke, abort, shut down,
+ * rate limits, send tasks) when the server listens beyond loopback without basic auth.
  */
 import { timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { isIP, type AddressInfo } from 'node:net';
 import type { Celeriac, ClusterState, EventReceiver, Received } from '../index.js';
 import { handleApi, type ApiContext } from './api.js';
 import { LiveStreams } from './live.js';
@@ -25,7 +26,7 @@ export interface DashboardOptions {
   port?: number;
   /** Default 127.0.0.1. */
   address?: string;
-  /** `user:password`: every request needs it (HTTP basic auth). */
+  /** `user:password`: every request needs it (HTTP basic auth). Without it, a dashboard bound beyond loopback refuses every action (POST). */
   basicAuth?: string;
   /** ms to wait for workers' replies to inspect and control commands (default 1000). */
   timeout?: number;
@@ -68,6 +69,14 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
   res.end(text);
 }
 
+/** Whether `address` is only reachable from this machine (127.0.0.0/8, ::1, localhost). */
+export function isLoopback(address: string): boolean {
+  const a = address.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  if (a === 'localhost' || a === '::1' || a === '0:0:0:0:0:0:0:1') return true;
+  if (isIP(a) === 4) return a.startsWith('127.');
+  return a.startsWith('::ffff:127.');
+}
+
 function authorized(req: IncomingMessage, expected: Buffer | undefined): boolean {
   if (!expected) return true;
   const given = Buffer.from(`${req.headers.authorization ?? ''}`);
@@ -92,6 +101,7 @@ export async function startDashboard(app: Celeriac, options: DashboardOptions = 
   }
   const expected = options.basicAuth ? Buffer.from(`Basic ${Buffer.from(options.basicAuth).toString('base64')}`) : undefined;
   const timeout = options.timeout ?? 1000;
+  const address = options.address ?? '127.0.0.1';
   const inspector = new WorkerInspector(app, timeout);
   const monitor = new Monitor(app, {
     maxTasks: options.maxTasks ?? 10_000,
@@ -123,6 +133,10 @@ export async function startDashboard(app: Celeriac, options: DashboardOptions = 
     const origin = req.headers.origin;
     if (method === 'POST' && origin && origin !== `http://${req.headers.host}`) {
       send(res, 403, { error: `cross-origin POST from ${origin} refused` });
+      return;
+    }
+    if (method === 'POST' && !expected && !isLoopback(address)) {
+      send(res, 403, { error: `actions are refused: this dashboard listens on ${address}, beyond loopback, without authentication. Restart it with --basic-auth user:password (basicAuth), or bind 127.0.0.1` });
       return;
     }
     const asset = ASSETS[url.pathname];
@@ -169,7 +183,7 @@ export async function startDashboard(app: Celeriac, options: DashboardOptions = 
     await receiver.start();
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(options.port ?? 5555, options.address ?? '127.0.0.1', () => resolve());
+      server.listen(options.port ?? 5555, address, () => resolve());
     });
   } catch (err) {
     live.close();
@@ -178,8 +192,9 @@ export async function startDashboard(app: Celeriac, options: DashboardOptions = 
     throw err;
   }
   void monitor.queues.sample();
-  const { port, address } = server.address() as AddressInfo;
-  const host = address.includes(':') ? `[${address}]` : address;
+  const bound = server.address() as AddressInfo;
+  const { port } = bound;
+  const host = bound.address.includes(':') ? `[${bound.address}]` : bound.address;
   return {
     url: `http://${host}:${port}`,
     port,

@@ -4,7 +4,8 @@
  * 'task.#', 'worker.heartbeat'...). Single and batched bodies are split into events, each stamped with
  * `local_received` (and its timestamp moved to this machine's UTC offset, as Celery's localize), the
  * receiver's Lamport clock advanced, then handed to typed handlers: `on('task-succeeded', e => ...)`, and
- * the catch-all `on('event', e => ...)`. `close()` deletes the queue.
+ * the catch-all `on('event', e => ...)`. A message that is not an event is dead-lettered with the reason and
+ * reported on 'error'. `close()` deletes the queue.
  */
 import { EventError } from '../errors.js';
 import {
@@ -46,6 +47,8 @@ export interface EventReceiverOptions {
   now?: () => number;
   /** Hours west of UTC here (default: this machine's). */
   utcoffset?: () => number;
+  /** Largest event message body in bytes (0 = no limit; the transport enforces its own limit too). */
+  maxMessageSize?: number;
 }
 
 /** This machine's UTC offset, computed at most once a minute (a Date per event costs more than the rest of the stamping). */
@@ -74,6 +77,8 @@ export class EventReceiver extends TypedEmitter<ReceiverEvents> {
   private started: Promise<void> | undefined;
   /** Events handed to handlers so far. */
   received = 0;
+  /** Messages that were not events (dead-lettered with the reason and reported on 'error'). */
+  malformed = 0;
 
   constructor(
     private readonly connection: () => Promise<Transport>,
@@ -108,15 +113,19 @@ export class EventReceiver extends TypedEmitter<ReceiverEvents> {
   }
 
   private onMessage(delivery: Delivery): void {
-    // Events are transient: acked at once, as Celery's receiver consumes with no_ack.
-    void delivery.ack().catch(() => undefined);
     let events: AnyEvent[];
     try {
-      events = parseEventMessage(delivery.message);
+      events = parseEventMessage(delivery.message, this.options.maxMessageSize);
     } catch (err) {
-      this.fail(err instanceof Error ? err : new Error(String(err)));
+      // Not an event: set aside with the reason (where the broker keeps dead letters) and reported.
+      const error = err instanceof Error ? err : new Error(String(err));
+      void delivery.reject({ requeue: false, reason: `malformed event: ${error.message}` }).catch(() => undefined);
+      this.malformed++;
+      this.fail(error);
       return;
     }
+    // Events are transient: acked at once, as Celery's receiver consumes with no_ack.
+    void delivery.ack().catch(() => undefined);
     for (const event of events) this.process(event);
   }
 

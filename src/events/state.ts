@@ -87,6 +87,28 @@ interface WorkerRecord extends Omit<WorkerInfo, 'alive' | 'heartbeatExpires'> {
 
 const STANDARD = new Set(['type', 'hostname', 'timestamp', 'local_received', 'utcoffset', 'clock', 'pid']);
 
+/** Keys an event may not set on a record: its own bookkeeping, and the prototype (an own '__proto__' from JSON). */
+const WORKER_OWN = new Set(['hostname', 'heartbeats', 'alive', 'heartbeatExpires', '__proto__']);
+const TASK_OWN = new Set(['state', 'timestamp', 'worker', 'clock', 'at', '__proto__']);
+
+/** Fields whose type the views rely on: a value of another type (a hostile or broken sender) is left out. */
+const TYPES: Record<string, (v: unknown) => boolean> = {
+  freq: (v) => typeof v === 'number' && Number.isFinite(v) && v >= 0,
+  active: (v) => typeof v === 'number',
+  processed: (v) => typeof v === 'number',
+  pid: (v) => typeof v === 'number',
+  clock: (v) => typeof v === 'number',
+  loadavg: (v) => Array.isArray(v) && v.every((x) => typeof x === 'number'),
+  runtime: (v) => typeof v === 'number',
+  retries: (v) => typeof v === 'number',
+  ...Object.fromEntries(['sw_ident', 'sw_ver', 'sw_sys', 'name', 'args', 'kwargs', 'result', 'exception', 'traceback', 'root_id', 'parent_id', 'eta', 'expires'].map((k) => [k, (v: unknown) => typeof v === 'string' || v === null])),
+};
+
+/** Whether `value` may be stored as `key` (not a reserved key, and of the type the views expect). */
+function acceptable(key: string, value: unknown, own: ReadonlySet<string>): boolean {
+  return !own.has(key) && (TYPES[key]?.(value) ?? true);
+}
+
 export class State {
   private readonly workerMap = new Map<string, WorkerRecord>();
   private readonly taskMap = new Map<string, TaskInfo>();
@@ -122,7 +144,7 @@ export class State {
 
   private workerEvent(kind: string, event: AnyEvent): void {
     const w = this.touchWorker(event.hostname);
-    for (const [k, v] of Object.entries(event)) if (k !== 'type' && k !== 'timestamp' && k !== 'local_received' && k !== 'utcoffset') w[k] = v;
+    for (const [k, v] of Object.entries(event)) if (k !== 'type' && k !== 'timestamp' && k !== 'local_received' && k !== 'utcoffset' && acceptable(k, v, WORKER_OWN)) w[k] = v;
     if (kind === 'offline') {
       w.heartbeats = [];
       return;
@@ -147,7 +169,7 @@ export class State {
       this.touchWorker(event.hostname);
     }
     const state = TASK_STATES[kind] ?? kind.toUpperCase();
-    if (typeof event.timestamp === 'number') task.at[kind] = event.timestamp;
+    if (typeof event.timestamp === 'number' && kind !== '__proto__') task.at[kind] = event.timestamp;
     const earlier = state !== 'RETRY' && task.state !== 'RETRY' && precedence(state) > precedence(task.state);
     // Every field but the standard ones (a plain loop: this runs for every event a monitor sees).
     const fields = event as Record<string, unknown>;
@@ -155,7 +177,10 @@ export class State {
       if (STANDARD.has(k) || k === 'uuid') continue;
       // An event that happened before the current state merges its fields only (a late RECEIVED, some of them).
       if (earlier && state === 'RECEIVED' && !RECEIVED_FIELDS.has(k)) continue;
-      task[k] = fields[k];
+      const v = fields[k];
+      // Reserved names (__proto__, the task's own bookkeeping) and wrongly typed fields stay out.
+      if (!acceptable(k, v, TASK_OWN)) continue;
+      task[k] = v;
     }
     if (earlier) return;
     task.state = state;

@@ -23,6 +23,7 @@
  *    eta and expires ISO-8601 strings or null)
  */
 import { EventError } from '../errors.js';
+import { checkDepth, sizeProblem } from './limits.js';
 import type { RawMessage } from './message.js';
 
 export const EVENT_EXCHANGE = 'celeryev';
@@ -205,14 +206,21 @@ export function parseEventBody(body: unknown): AnyEvent[] {
   return Array.isArray(body) ? body.map(parseEvent) : [parseEvent(body)];
 }
 
-/** Decodes an event message (JSON only, as Celery's events); throws EventError when it is not one. */
-export function parseEventMessage(msg: RawMessage): AnyEvent[] {
-  if (msg.contentType !== 'application/json') throw new EventError(`event message has content type '${msg.contentType}': events are application/json`);
+/** Decodes an event message (JSON only, as Celery's events, at most `maxSize` bytes; 0 = any); throws EventError when it is not one. */
+export function parseEventMessage(msg: RawMessage, maxSize = 0): AnyEvent[] {
+  if (msg.contentType !== 'application/json') throw new EventError(`event message has content type '${String(msg.contentType).slice(0, 100)}': events are application/json`);
+  const tooLarge = sizeProblem(msg.body.length, maxSize);
+  if (tooLarge) throw new EventError(`event message too large: ${tooLarge}`);
   let body: unknown;
   try {
     body = JSON.parse(msg.body.toString('utf8'));
   } catch (cause) {
     throw new EventError(`event message body is not JSON: ${(cause as Error).message}`, { cause });
+  }
+  try {
+    checkDepth(body, msg.body.length, 2);
+  } catch (cause) {
+    throw new EventError(`event message ${(cause as Error).message}`, { cause });
   }
   return parseEventBody(body);
 }

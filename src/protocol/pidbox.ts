@@ -16,8 +16,11 @@
  *   reply    headers  ticket (the request's), clock
  *            body     { "<hostname>": <reply> }   a control reply is { ok: ... } or { error: ... }
  *            delivery_mode 1
+ *   JSON by default; with message signing on, requests and replies are signed with the auth serializer (Celery's
+ *   mailbox uses the task serializer) and unsigned ones are refused: a `PidboxSerializer` says which.
  */
 import { ProtocolError } from '../errors.js';
+import { checkDepth, checkIncomingSize } from './limits.js';
 import type { RawMessage } from './message.js';
 
 export interface PidboxNames {
@@ -72,21 +75,44 @@ export interface ParsedPidboxReply {
 
 const JSON_TYPE = 'application/json';
 
+/** How pidbox bodies are encoded and decoded: plain JSON (the default), or signed. */
+export interface PidboxSerializer {
+  encode(value: unknown): { body: Buffer; contentType: string; contentEncoding: string };
+  /** Decodes a body; throws ProtocolError (SecurityError for an unsigned or tampered one). */
+  decode(msg: RawMessage, what: string): unknown;
+}
+
+/** A serializer over a codec and the registry that decodes (signed: the 'auth' codec, a signed-only registry). */
+export function codecSerializer(codec: { encode(value: unknown): Buffer; contentType: string; contentEncoding: string }, codecs: { decode(contentType: string, body: Buffer): unknown }): PidboxSerializer {
+  return {
+    encode: (value) => ({ body: codec.encode(value), contentType: codec.contentType, contentEncoding: codec.contentEncoding }),
+    decode: (msg) => codecs.decode(msg.contentType, msg.body),
+  };
+}
+
 function isRecord(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
 function decodeJson(msg: RawMessage, what: string): unknown {
-  if (msg.contentType !== JSON_TYPE) throw new ProtocolError(`pidbox ${what} has content type '${msg.contentType}': the mailbox only accepts ${JSON_TYPE}`);
+  if (msg.contentType !== JSON_TYPE) throw new ProtocolError(`pidbox ${what} has content type '${String(msg.contentType).slice(0, 100)}': the mailbox only accepts ${JSON_TYPE}`);
+  let value: unknown;
   try {
-    return JSON.parse(msg.body.toString('utf8'));
+    value = JSON.parse(msg.body.toString('utf8'));
   } catch (cause) {
     throw new ProtocolError(`pidbox ${what} body is not JSON: ${(cause as Error).message}`, { cause });
   }
+  checkDepth(value, msg.body.length, 2);
+  return value;
 }
 
+const JSON_SERIALIZER: PidboxSerializer = {
+  encode: (value) => ({ body: Buffer.from(JSON.stringify(value), 'utf8'), contentType: JSON_TYPE, contentEncoding: 'utf-8' }),
+  decode: decodeJson,
+};
+
 /** Builds a request, keys in kombu's order. `expires` in UNIX seconds (0 when no reply is wanted). */
-export function buildPidboxRequest(request: PidboxRequest, headers: { clock: number; expires: number }): RawMessage {
+export function buildPidboxRequest(request: PidboxRequest, headers: { clock: number; expires: number }, serializer: PidboxSerializer = JSON_SERIALIZER): RawMessage {
   const body: PidboxRequest = {
     method: request.method,
     arguments: request.arguments,
@@ -97,16 +123,16 @@ export function buildPidboxRequest(request: PidboxRequest, headers: { clock: num
   if (request.ticket !== undefined) body.ticket = request.ticket;
   if (request.reply_to !== undefined) body.reply_to = request.reply_to;
   return {
-    body: Buffer.from(JSON.stringify(body), 'utf8'),
-    contentType: JSON_TYPE,
-    contentEncoding: 'utf-8',
+    ...serializer.encode(body),
     headers: { clock: headers.clock, expires: headers.expires },
     properties: { delivery_mode: 2 },
   };
 }
 
-export function parsePidboxRequest(msg: RawMessage): ParsedPidboxRequest {
-  const body = decodeJson(msg, 'request');
+/** Parses a request of at most `maxSize` bytes (0 = any); throws ProtocolError when it is not one. */
+export function parsePidboxRequest(msg: RawMessage, maxSize = 0, serializer: PidboxSerializer = JSON_SERIALIZER): ParsedPidboxRequest {
+  checkIncomingSize(msg.body.length, maxSize);
+  const body = serializer.decode(msg, 'request');
   if (!isRecord(body) || typeof body['method'] !== 'string') throw new ProtocolError('pidbox request has no method: expected {method, arguments, destination, ...}');
   const args = body['arguments'] ?? {};
   if (!isRecord(args)) throw new ProtocolError(`pidbox request '${body['method']}' has arguments that are not a mapping`);
@@ -133,18 +159,16 @@ export function parsePidboxRequest(msg: RawMessage): ParsedPidboxRequest {
   };
 }
 
-export function buildPidboxReply(hostname: string, reply: unknown, headers: { ticket: string; clock: number }): RawMessage {
+export function buildPidboxReply(hostname: string, reply: unknown, headers: { ticket: string; clock: number }, serializer: PidboxSerializer = JSON_SERIALIZER): RawMessage {
   return {
-    body: Buffer.from(JSON.stringify({ [hostname]: reply ?? null }), 'utf8'),
-    contentType: JSON_TYPE,
-    contentEncoding: 'utf-8',
+    ...serializer.encode({ [hostname]: reply ?? null }),
     headers: { ticket: headers.ticket, clock: headers.clock },
     properties: { delivery_mode: 1 },
   };
 }
 
-export function parsePidboxReply(msg: RawMessage): ParsedPidboxReply {
-  const body = decodeJson(msg, 'reply');
+export function parsePidboxReply(msg: RawMessage, serializer: PidboxSerializer = JSON_SERIALIZER): ParsedPidboxReply {
+  const body = serializer.decode(msg, 'reply');
   if (!isRecord(body)) throw new ProtocolError('pidbox reply is not a mapping of node name to reply');
   const ticket = msg.headers['ticket'];
   const clock = msg.headers['clock'];

@@ -24,6 +24,8 @@
  */
 import { ProtocolError } from '../errors.js';
 import type { Codec, CodecRegistry } from './codecs.js';
+import { decompressBody } from './compression.js';
+import { checkDepth, checkIncomingSize } from './limits.js';
 import type { RawMessage } from './message.js';
 import { argsRepr, kwargsRepr } from './pyrepr.js';
 
@@ -244,29 +246,56 @@ function parseTime(v: unknown, field: string): Date | null {
   return new Date(ms);
 }
 
+/** [hard, soft]: a limit that is not a positive number is no limit (Celery sends null). */
 function parseTimeLimit(v: unknown): [number | null, number | null] {
   if (!Array.isArray(v)) return [null, null];
-  return [num(v[0]), num(v[1])];
+  const positive = (x: unknown): number | null => {
+    const n = num(x);
+    return n !== null && n > 0 ? n : null;
+  };
+  return [positive(v[0]), positive(v[1])];
 }
 
-function sigList(v: unknown): SignatureDict[] | null {
-  return Array.isArray(v) ? (v.filter(isRecord) as SignatureDict[]) : null;
+/** A signature dict as Celery sends it (task name, args, kwargs, options); throws ProtocolError naming the field otherwise. */
+function signature(v: unknown, where: string): SignatureDict {
+  if (!isRecord(v) || typeof v['task'] !== 'string') throw new ProtocolError(`${where} is not a signature: expected {task, args, kwargs, options}, got ${JSON.stringify(v)?.slice(0, 80)}`);
+  if (v['args'] !== undefined && v['args'] !== null && !Array.isArray(v['args'])) throw new ProtocolError(`${where}: args must be a list`);
+  for (const field of ['kwargs', 'options']) {
+    if (v[field] !== undefined && v[field] !== null && !isRecord(v[field])) throw new ProtocolError(`${where}: ${field} must be a mapping`);
+  }
+  return v as SignatureDict;
+}
+
+function sigList(v: unknown, where: string): SignatureDict[] | null {
+  if (v === undefined || v === null) return null;
+  if (!Array.isArray(v)) throw new ProtocolError(`${where} must be a list of signatures`);
+  return v.map((s, i) => signature(s, `${where}[${i}]`));
 }
 
 function parseEmbed(v: unknown): TaskEmbed {
   const e = isRecord(v) ? v : {};
   return {
-    callbacks: sigList(e['callbacks']),
-    errbacks: sigList(e['errbacks']),
-    chain: sigList(e['chain']),
-    chord: isRecord(e['chord']) ? (e['chord'] as SignatureDict) : null,
+    callbacks: sigList(e['callbacks'], 'callbacks'),
+    errbacks: sigList(e['errbacks'], 'errbacks'),
+    chain: sigList(e['chain'], 'chain'),
+    chord: e['chord'] === undefined || e['chord'] === null ? null : signature(e['chord'], 'chord'),
   };
 }
 
-/** Parses a task message; throws ProtocolError (never evaluates anything) when it is malformed. */
-export function parseTaskMessage(msg: RawMessage, codecs: CodecRegistry): TaskRequest {
-  const body = codecs.decode(msg.contentType, msg.body);
-  const h = msg.headers ?? {};
+/**
+ * Parses a task message; throws ProtocolError (never evaluates anything) when it is malformed. A body compressed
+ * by kombu (`compression` header) is inflated first; body and inflated body may be at most `maxSize` bytes (0 = no
+ * limit; transports enforce it too, this is for those that do not).
+ */
+export function parseTaskMessage(msg: RawMessage, codecs: CodecRegistry, maxSize = 0): TaskRequest {
+  const h = isRecord(msg.headers) ? msg.headers : {};
+  checkIncomingSize(msg.body.length, maxSize);
+  // Header values nested past the limit (a user header) would overflow whatever walks them later.
+  for (const key in h) {
+    const v = h[key];
+    if (v !== null && typeof v === 'object') checkDepth({ [key]: v }, Number.MAX_SAFE_INTEGER);
+  }
+  const body = codecs.decode(msg.contentType, decompressBody(h, msg.body, maxSize));
   if (typeof h['task'] !== 'string') return parseV1(body, msg);
   const id = str(h['id']);
   if (!id) throw new ProtocolError(`task message for '${h['task']}' has no 'id' header`);
@@ -314,7 +343,7 @@ function parseV1(body: unknown, msg: RawMessage): TaskRequest {
     name: body['task'],
     args,
     kwargs,
-    embed: { callbacks: sigList(body['callbacks']), errbacks: sigList(body['errbacks']), chain: null, chord: isRecord(body['chord']) ? (body['chord'] as SignatureDict) : null },
+    embed: { callbacks: sigList(body['callbacks'], 'callbacks'), errbacks: sigList(body['errbacks'], 'errbacks'), chain: null, chord: body['chord'] === undefined || body['chord'] === null ? null : signature(body['chord'], 'chord') },
     eta: parseTime(body['eta'], 'eta'),
     expires: parseTime(body['expires'], 'expires'),
     retries: num(body['retries']) ?? 0,

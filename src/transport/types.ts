@@ -193,6 +193,11 @@ export interface Transport {
 export interface TransportOptions {
   /** Redelivery delay for unacked messages of a consumer that vanished, in ms (default 1 h). */
   visibilityTimeout?: number;
+  /**
+   * Largest message body in bytes (default 16 MiB, 0 = no limit): a bigger publish fails with
+   * MessageTooLargeError, a bigger delivery is dead-lettered before it is decoded.
+   */
+  maxMessageSize?: number;
   /** Plug-in specific options (documented in each plug-in's header). */
   [option: string]: unknown;
 }

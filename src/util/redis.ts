@@ -127,7 +127,7 @@ function hint(reason: string, url: string): string {
   }
   if (/DB index is out of range/i.test(reason)) return 'Use a database number the server has (its `databases` setting, 16 by default)';
   if (/^redis\+socket:/i.test(url)) return 'Check that Redis is running and listening on that socket path (unixsocket), and its permissions';
-  const tls = /^rediss:/i.test(url) ? '; for rediss:// also that the server speaks TLS and its certificate is trusted (ssl_ca_certs, ssl_cert_reqs)' : '';
+  const tls = /^rediss:/i.test(url) ? '; for rediss:// also that the server speaks TLS and its certificate is trusted (ssl_ca_certs, ssl_cert_reqs), and, if it asks clients for a certificate (tls-auth-clients), that ssl_certfile and ssl_keyfile are given' : '';
   return `Check that Redis is running there and reachable, and that the host and port are right${tls}`;
 }
 

@@ -106,7 +106,7 @@ export async function startControl(
   if (options.enabled === false) logger.info('remote control is off (--without-control)');
   else if (!transport.capabilities.fanout) logger.warn('remote control is off: the %s broker has no fanout exchanges', transport.capabilities.name);
   else {
-    node = new MailboxNode({ target, registry: control.registry, clock: control.clock, logger, namespace: control.namespace, ...(allow ? { allow } : {}) });
+    node = new MailboxNode({ target, registry: control.registry, clock: control.clock, logger, namespace: control.namespace, maxMessageSize: worker.app.conf.maxMessageSize, ...(control.serializer ? { serializer: control.serializer } : {}), ...(allow ? { allow } : {}) });
     await node.start(transport);
   }
   return {

@@ -114,14 +114,17 @@ export abstract class WorkerControls<E extends EventMap> extends TypedEmitter<E>
   }
 
   poolShrink(n = 1): void {
-    this.pool.shrink(count(n, 'pool_shrink'));
+    const slots = count(n, 'pool_shrink');
+    // At least one slot stays: a pool of none would hold its messages and run nothing.
+    if (this.pool.concurrency - slots < 1) throw new ConfigError(`pool_shrink: the pool has ${this.pool.concurrency} slot(s) and keeps at least one; shrink by at most ${this.pool.concurrency - 1}`);
+    this.pool.shrink(slots);
     this.widen();
   }
 
   /** Grows and shrinks the pool with the backlog between `min` and `max` slots (Celery's --autoscale max,min). */
   autoscale(max: number, min: number, keepalive?: number): void {
-    if (!Number.isInteger(max) || !Number.isInteger(min) || min < 0 || max < Math.max(1, min)) {
-      throw new ConfigError(`autoscale: expects max >= min >= 0 and max >= 1 (whole numbers); got max ${max}, min ${min}`);
+    if (!Number.isInteger(max) || !Number.isInteger(min) || min < 0 || max < Math.max(1, min) || max > MAX_SLOTS) {
+      throw new ConfigError(`autoscale: expects ${MAX_SLOTS} >= max >= min >= 0 and max >= 1 (whole numbers); got max ${max}, min ${min}`);
     }
     if (keepalive !== undefined) this.autoscaleKeepalive = keepalive;
     if (this.autoscaler) return this.autoscaler.bounds(max, min);
@@ -289,7 +292,10 @@ export function signalName(signal: string | number): string {
   throw new ConfigError(`unknown signal '${signal}': use a name like SIGTERM, SIGKILL, KILL or a signal number`);
 }
 
+/** Most slots one pool_grow or pool_shrink may change, and most an autoscaler may reach: a remote command cannot ask for millions of threads. */
+const MAX_SLOTS = 1024;
+
 function count(n: number, what: string): number {
-  if (!Number.isInteger(n) || n < 1) throw new ConfigError(`${what}: expects a whole number of slots >= 1; got ${String(n)}`);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_SLOTS) throw new ConfigError(`${what}: expects a whole number of slots from 1 to ${MAX_SLOTS}; got ${String(n)}`);
   return n;
 }

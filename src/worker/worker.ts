@@ -162,7 +162,7 @@ export class Worker extends WorkerControls<WorkerEvents> {
     }
     let task;
     try {
-      task = parseTaskMessage(delivery.message, this.app.codecs);
+      task = parseTaskMessage(delivery.message, this.app.codecs, this.app.conf.maxMessageSize);
     } catch (err) {
       const reason = err instanceof ProtocolError ? err.message : String(err);
       this.logger.error({ queue: delivery.queue, tag: delivery.deliveryTag }, 'malformed message dead-lettered: %s', reason);

@@ -27,6 +27,9 @@ export interface PrivateRabbit {
   /** amqps:// URL of the TLS listener (with `tls: true`), and the CA that signed its certificate. */
   tlsUrl: string;
   caFile: string;
+  /** A client certificate and key signed by that CA (with `tls: true`; required by the node with `requireClientCert`). */
+  clientCertFile: string;
+  clientKeyFile: string;
   node: string;
   start(): Promise<void>;
   /** Stops the node (clean shutdown; durable queues and persistent messages stay on disk). */
@@ -35,16 +38,18 @@ export interface PrivateRabbit {
   remove(): Promise<void>;
 }
 
-/** A CA and a server certificate for 127.0.0.1 signed by it (openssl), in `dir`. */
+/** A CA, a server certificate for 127.0.0.1 and a client certificate signed by it (openssl), in `dir`. */
 function makeCertificates(dir: string): void {
   const ssl = (...args: string[]): void => void execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
   ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=celeriac test CA');
   ssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1');
   writeFileSync(join(dir, 'san.ext'), 'subjectAltName = IP:127.0.0.1, DNS:localhost\n');
   ssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '2', '-extfile', 'san.ext');
+  ssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'client.key', '-out', 'client.csr', '-subj', '/CN=celeriac test client');
+  ssl('x509', '-req', '-in', 'client.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'client.pem', '-days', '2');
 }
 
-export async function privateRabbit(options: { tls?: boolean } = {}): Promise<PrivateRabbit> {
+export async function privateRabbit(options: { tls?: boolean; requireClientCert?: boolean } = {}): Promise<PrivateRabbit> {
   const port = await lowFreePort();
   const dist = await lowFreePort();
   const tlsPort = options.tls ? await lowFreePort() : 0;
@@ -56,7 +61,8 @@ export async function privateRabbit(options: { tls?: boolean } = {}): Promise<Pr
   if (options.tls) {
     makeCertificates(dir);
     conf += `listeners.ssl.1 = 127.0.0.1:${tlsPort}\nssl_options.cacertfile = ${join(dir, 'ca.pem')}\nssl_options.certfile = ${join(dir, 'server.pem')}\n`;
-    conf += `ssl_options.keyfile = ${join(dir, 'server.key')}\nssl_options.verify = verify_none\nssl_options.fail_if_no_peer_cert = false\n`;
+    const verify = options.requireClientCert ? 'verify_peer\nssl_options.fail_if_no_peer_cert = true' : 'verify_none\nssl_options.fail_if_no_peer_cert = false';
+    conf += `ssl_options.keyfile = ${join(dir, 'server.key')}\nssl_options.verify = ${verify}\n`;
   }
   writeFileSync(join(dir, 'rabbitmq.conf'), conf);
   const owner = statSync('/var/lib/rabbitmq', { throwIfNoEntry: false });
@@ -91,6 +97,8 @@ export async function privateRabbit(options: { tls?: boolean } = {}): Promise<Pr
     url: `amqp://guest:guest@127.0.0.1:${port}//`,
     tlsUrl: `amqps://guest:guest@127.0.0.1:${tlsPort}//`,
     caFile: join(dir, 'ca.pem'),
+    clientCertFile: join(dir, 'client.pem'),
+    clientKeyFile: join(dir, 'client.key'),
     node,
     async start() {
       const c = (child = spawn('rabbitmq-server', [], { env, stdio: 'ignore', detached: true }));

@@ -1,5 +1,7 @@
-// A private redis-server on a free port, for tests that restart it or set a password (never the shared one).
+// A private redis-server on a free port, for tests that restart it, set a password or listen with TLS only
+// (never the shared one).
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
 
@@ -22,17 +24,33 @@ export interface PrivateRedis {
   stop(): Promise<void>;
 }
 
-export function privateRedis(port: number, args: string[] = [], password?: string): PrivateRedis {
+/** TLS only (no plain port): the server's certificate and key, and the CA it (and, with `authClients`, clients) trust. */
+export interface RedisTls {
+  cert: string;
+  key: string;
+  ca: string;
+  /** Files of a client certificate for the start-up probe (needed when clients must authenticate). */
+  clientCert?: string;
+  clientKey?: string;
+  authClients?: boolean;
+}
+
+export function privateRedis(port: number, args: string[] = [], password?: string, tls?: RedisTls): PrivateRedis {
   let child: ChildProcess | undefined;
-  const url = password ? `redis://:${password}@127.0.0.1:${port}/0` : `redis://127.0.0.1:${port}/0`;
+  const scheme = tls ? 'rediss' : 'redis';
+  const url = password ? `${scheme}://:${password}@127.0.0.1:${port}/0` : `${scheme}://127.0.0.1:${port}/0`;
+  const listen = tls
+    ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', tls.cert, '--tls-key-file', tls.key, '--tls-ca-cert-file', tls.ca, '--tls-auth-clients', tls.authClients ? 'yes' : 'no']
+    : ['--port', String(port)];
+  const probeTls = tls ? { ca: readFileSync(tls.ca), ...(tls.clientCert && tls.clientKey ? { cert: readFileSync(tls.clientCert), key: readFileSync(tls.clientKey) } : {}) } : undefined;
   return {
     port,
     url,
     async start() {
-      child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...args], { stdio: 'ignore' });
+      child = spawn('redis-server', [...listen, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...args], { stdio: 'ignore' });
       const deadline = Date.now() + 10_000;
       for (;;) {
-        const probe = new Redis({ port, host: '127.0.0.1', password, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+        const probe = new Redis({ port, host: '127.0.0.1', password, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, ...(probeTls ? { tls: probeTls } : {}) });
         probe.on('error', () => undefined);
         try {
           await probe.connect();

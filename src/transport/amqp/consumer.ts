@@ -5,7 +5,8 @@
  * settling them is a no-op.
  */
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
-import { TransportError } from '../../errors.js';
+import { ProtocolError, TransportError } from '../../errors.js';
+import { sizeProblem } from '../../protocol/limits.js';
 import { backoffDelay } from '../../util/backoff.js';
 import { uuid } from '../../util/ids.js';
 import type { Consumer, ConsumerOptions, Delivery } from '../types.js';
@@ -18,6 +19,8 @@ export interface ConsumerHost {
   redeclare(queue: string, channel: Channel): Promise<void>;
   /** Keeps the message in the dead-letter store, confirmed, before the original is acked. */
   deadLetter(delivery: Delivery, reason: string): Promise<void>;
+  /** Largest body in bytes (0 = none): bigger deliveries are dead-lettered, not handed out. */
+  readonly maxMessageSize: number;
   held(queue: string, change: number): void;
   wrap(what: string, error: unknown): TransportError;
   forget(consumer: AmqpConsumer): void;
@@ -192,6 +195,12 @@ export class AmqpConsumer implements Consumer {
         settle(() => ch.ack(msg));
       },
     };
+    const tooLarge = sizeProblem(msg.content.length, this.host.maxMessageSize);
+    if (tooLarge) {
+      this.report(new ProtocolError(`message too large: ${tooLarge} (queue '${queue}'): dead-lettered`));
+      void delivery.reject({ requeue: false, reason: `message too large: ${tooLarge}` }).catch((e: unknown) => this.report(this.host.wrap('dead-letter a message', e)));
+      return;
+    }
     this.options.onMessage(delivery);
   }
 

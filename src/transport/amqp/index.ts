@@ -35,7 +35,10 @@
  *   deadLetterQueue / dead_letter_queue      default 'celeriac.dead-letter' (the exchange has the same name)
  *   deadLetterMax / dead_letter_max          dead letters kept (default 10000)
  *   managementUrl / management_url           management API base (default http://host:15672)
+ *   maxMessageSize / max_message_size        largest body in bytes (default 16 MiB, 0 = none; the app passes its
+ *                                            maxMessageSize): a bigger publish fails, a bigger delivery is dead-lettered
  */
+import { messageSizeLimit } from '../../protocol/limits.js';
 import type { TransportFactory, TransportOptions } from '../types.js';
 import { AmqpTransport } from './transport.js';
 import { optionLookup, parseAmqpUrl } from './url.js';
@@ -49,5 +52,6 @@ export const createTransport: TransportFactory = (url: string, options: Transpor
     deadLetterExchange: deadLetterQueue,
     deadLetterMax: Number(option('deadLetterMax', 'dead_letter_max') ?? 10_000),
     managementUrl: String(option('managementUrl', 'management_url') ?? `http://${endpoint.hostname}:15672`),
+    maxMessageSize: messageSizeLimit(option('maxMessageSize', 'max_message_size')),
   });
 };

@@ -4,6 +4,7 @@
  */
 import type { Message, Options } from 'amqplib';
 import type { MessageProperties, RawMessage } from '../../protocol/message.js';
+import { fieldTable } from './headers.js';
 
 /** Publish options for a message; delivery_mode defaults to 2 (persistent), as kombu's. */
 export function publishOptions(message: RawMessage, mandatory: boolean): Options.Publish {
@@ -11,7 +12,7 @@ export function publishOptions(message: RawMessage, mandatory: boolean): Options
   const out: Options.Publish = {
     contentType: message.contentType,
     contentEncoding: message.contentEncoding,
-    headers: message.headers,
+    headers: fieldTable(message.headers),
     deliveryMode: p.delivery_mode ?? 2,
     mandatory,
   };

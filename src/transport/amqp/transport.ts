@@ -4,6 +4,7 @@
  */
 import type { Channel, ChannelModel } from 'amqplib';
 import type { TransportError } from '../../errors.js';
+import { checkOutgoingSize } from '../../protocol/limits.js';
 import type { RawMessage } from '../../protocol/message.js';
 import type {
   Binding,
@@ -34,6 +35,8 @@ export interface AmqpTransportOptions {
   deadLetterMax: number;
   /** Base URL of the management HTTP API, for listQueues (default http://host:15672). */
   managementUrl: string;
+  /** Largest message body in bytes (0 = none): refused on publish, dead-lettered on receive. */
+  maxMessageSize: number;
 }
 
 export class AmqpTransport implements Transport {
@@ -171,12 +174,19 @@ export class AmqpTransport implements Transport {
     );
   }
 
-  publish(message: RawMessage, options: PublishOptions): Promise<void> {
+  async publish(message: RawMessage, options: PublishOptions): Promise<void> {
+    this.checkSize(message, options);
     return this.publisher.publish([{ ...options, message }]);
   }
 
-  publishMany(messages: readonly OutgoingMessage[]): Promise<void> {
+  async publishMany(messages: readonly OutgoingMessage[]): Promise<void> {
+    for (const m of messages) this.checkSize(m.message, m);
     return this.publisher.publish(messages);
+  }
+
+  private checkSize(message: RawMessage, options: PublishOptions): void {
+    const max = this.options.maxMessageSize;
+    if (max > 0 && message.body.length > max) checkOutgoingSize(message.body.length, max, `publish to '${options.exchange || options.routingKey}'`);
   }
 
   createConsumer(options: ConsumerOptions): Consumer {
@@ -193,6 +203,7 @@ export class AmqpTransport implements Transport {
           for (const b of this.bindings.values()) if (b.queue === queue) await ch.bindQueue(b.queue, b.exchange, b.routingKey);
         },
         deadLetter: (delivery, reason) => this.deadLetter(delivery, reason),
+        maxMessageSize: this.options.maxMessageSize,
         held: (queue, change) => this.unacked.set(queue, Math.max(0, (this.unacked.get(queue) ?? 0) + change)),
         wrap: (what, error) => this.wrap(what, error, 'read'),
         forget: (c) => this.consumers.delete(c),

@@ -116,6 +116,9 @@ export function amqpError(endpoint: AmqpEndpoint, url: string, what: string, err
   if (code === 404 || /NOT[_-]FOUND/.test(raw)) {
     return new TransportError(`cannot ${what} on ${where}: ${raw}. Declare it first`, { cause: error });
   }
+  if (/certificate required|alert bad certificate|alert unknown ca|alert handshake failure/i.test(raw)) {
+    return new TransportError(`RabbitMQ at ${maskUrl(url)} refused this client's TLS certificate (${raw}): it asks clients for one; give ssl_certfile and ssl_keyfile, signed by a CA the server trusts`, { cause: error });
+  }
   if (/ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT/.test(raw)) {
     return new TransportError(`cannot reach RabbitMQ at ${maskUrl(url)} (${raw}): is it running and listening there? (rabbitmq-server -detached starts it)`, { cause: error });
   }

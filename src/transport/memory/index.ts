@@ -218,6 +218,8 @@ class MemoryStore implements VirtualStore {
     // Kept as an object: the envelope a dead letter is listed with is made now.
     const envelope = h.envelope || (d ? encodeEnvelope(d.message, d.deliveryInfo, tag) : '');
     this.dead.unshift({ id: tag, queue: h.queue, reason, at, envelope });
+    // The newest 10,000 are kept, as on the other brokers.
+    if (this.dead.length > 10_000) this.dead.length = 10_000;
   }
   release(owner: string): void {
     this.requeue([...this.held.values()].filter((h) => h.owner === owner).map((h) => h.tag), owner);
@@ -243,6 +245,7 @@ class MemoryStore implements VirtualStore {
 export const createTransport: TransportFactory = (url: string, options: TransportOptions) => {
   const transport: VirtualTransport = new VirtualTransport(url, new MemoryStore(() => transport.clock.now()), {
     visibilityTimeout: options.visibilityTimeout,
+    maxMessageSize: options.maxMessageSize,
   });
   return transport;
 };

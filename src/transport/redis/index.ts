@@ -51,6 +51,7 @@ export const createTransport: TransportFactory = (url: string, options: Transpor
   const transport = new VirtualTransport(url, store, {
     visibilityTimeout,
     pollInterval: num(option(options, query, 'pollInterval', 'poll_interval')) ?? 1000,
+    maxMessageSize: num(option(options, query, 'maxMessageSize', 'max_message_size')),
   });
   store.now = () => transport.clock.now();
   return transport;

@@ -35,6 +35,7 @@ export const createTransport: TransportFactory = (url: string, options: Transpor
   const transport = new VirtualTransport(url, store, {
     visibilityTimeout: numberOption(options, query, 'visibilityTimeout', 'visibility_timeout') ?? options.visibilityTimeout,
     pollInterval: numberOption(options, query, 'pollInterval', 'poll_interval'),
+    maxMessageSize: numberOption(options, query, 'maxMessageSize', 'max_message_size'),
   });
   store.now = () => transport.clock.now();
   return transport;

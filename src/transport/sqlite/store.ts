@@ -18,7 +18,11 @@ function pidAlive(pid: number): boolean {
   }
 }
 
+
+/** Most dead letters kept (the newest), as on Redis and RabbitMQ. */
+const DEAD_LETTERS_KEPT = 10_000;
 export class SqliteStore implements VirtualStore {
+  private deadSinceTrim = 0;
   readonly capabilities: TransportCapabilities = {
     name: 'sqlite', fanout: true, topic: true, fanoutPatterns: false, priority: 'higher-first', persistent: true,
     crossProcess: true, visibilityTimeout: true, deadLetter: true,
@@ -230,6 +234,11 @@ export class SqliteStore implements VirtualStore {
         'INSERT OR REPLACE INTO celeriac_dead_letters (id, queue, reason, at, envelope) SELECT tag, queue, ?, ?, envelope FROM celeriac_messages WHERE tag = ? AND owner = ?',
       ).run(reason, at, tag, owner);
       if (moved.changes) this.stmt('DELETE FROM celeriac_messages WHERE tag = ? AND owner = ?').run(tag, owner);
+      // The newest DEAD_LETTERS_KEPT are kept (a flood of bad messages must not fill the disk); trimmed now and then.
+      if (moved.changes && ++this.deadSinceTrim >= 256) {
+        this.deadSinceTrim = 0;
+        this.stmt('DELETE FROM celeriac_dead_letters WHERE rowid IN (SELECT rowid FROM celeriac_dead_letters ORDER BY at DESC, rowid DESC LIMIT -1 OFFSET ?)').run(DEAD_LETTERS_KEPT);
+      }
     });
   }
 

@@ -4,6 +4,7 @@
  */
 import { ProtocolError, TransportError } from '../../errors.js';
 import { decodeEnvelope, encodeEnvelope } from '../../protocol/envelope.js';
+import { checkOutgoingSize, messageSizeLimit } from '../../protocol/limits.js';
 import type { DeliveryInfo, RawMessage } from '../../protocol/message.js';
 import type { Clock } from '../../util/clock.js';
 import { systemClock } from '../../util/clock.js';
@@ -31,6 +32,8 @@ export interface VirtualTransportOptions {
   /** Fallback poll when the store cannot signal new messages, in ms (default 1000). */
   pollInterval?: number;
   clock?: Clock;
+  /** Largest message body in bytes (default 16 MiB, 0 = none): refused on publish, dead-lettered on receive. */
+  maxMessageSize?: number;
 }
 
 export class VirtualTransport implements Transport {
@@ -38,6 +41,7 @@ export class VirtualTransport implements Transport {
   readonly visibilityTimeout: number;
   readonly pollInterval: number;
   readonly clock: Clock;
+  readonly maxMessageSize: number;
   private readonly consumers = new Set<VirtualConsumer>();
   private opened: Promise<void> | undefined;
   private readonly expiry: QueueExpiry;
@@ -51,6 +55,7 @@ export class VirtualTransport implements Transport {
     this.visibilityTimeout = options.visibilityTimeout ?? 3_600_000;
     this.pollInterval = options.pollInterval ?? 1000;
     this.clock = options.clock ?? systemClock;
+    this.maxMessageSize = messageSizeLimit(options.maxMessageSize);
     this.expiry = new QueueExpiry({
       store,
       now: () => this.clock.now(),
@@ -138,6 +143,7 @@ export class VirtualTransport implements Transport {
    * default exchange (Celery's own choice for task messages) routes without a store read, synchronously.
    */
   private itemsFor(message: RawMessage, options: PublishOptions): PutItem[] | Promise<PutItem[]> {
+    if (this.maxMessageSize > 0 && message.body.length > this.maxMessageSize) checkOutgoingSize(message.body.length, this.maxMessageSize, `publish to '${options.exchange || options.routingKey}'`);
     if (options.exchange === '') return [this.copy(message, { exchange: '', routing_key: options.routingKey }, options.routingKey)];
     return this.itemsViaExchange(message, options);
   }

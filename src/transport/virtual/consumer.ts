@@ -3,8 +3,9 @@
  * deliveries, settles them (acks are batched per tick and, on stores with ackAndClaim, ride the next claim),
  * and wakes on the store's signal or a fallback poll.
  */
-import { TransportError } from '../../errors.js';
+import { ProtocolError, TransportError } from '../../errors.js';
 import { decodeEnvelope } from '../../protocol/envelope.js';
+import { envelopeTooLarge, sizeProblem } from '../../protocol/limits.js';
 import { uuid } from '../../util/ids.js';
 import type { Clock } from '../../util/clock.js';
 import type { Consumer, ConsumerOptions, Delivery } from '../types.js';
@@ -16,6 +17,8 @@ export interface ConsumerHost {
   readonly clock: Clock;
   readonly visibilityTimeout: number;
   readonly pollInterval: number;
+  /** Largest message body in bytes (0 = none): bigger deliveries are dead-lettered, not handed out. */
+  readonly maxMessageSize: number;
   connect(): Promise<void>;
 }
 
@@ -207,13 +210,18 @@ export class VirtualConsumer implements Consumer {
 
   /** Hands one claimed message to `onMessage`; returns a promise only when it had to dead-letter it. */
   private deliver(c: ClaimedMessage): Promise<void> | undefined {
+    const max = this.transport.maxMessageSize;
+    if (!c.decoded && envelopeTooLarge(c.envelope.length, max)) {
+      return this.refuse(c, `message too large: stored envelope of ${c.envelope.length} bytes cannot hold a body within maxMessageSize (${max} bytes)`);
+    }
     let decoded;
     try {
       decoded = c.decoded ?? decodeEnvelope(c.envelope);
     } catch (err) {
-      this.reportError(err);
-      return Promise.resolve(this.transport.store.deadLetter(c.tag, `undecodable envelope: ${(err as Error).message}`, this.transport.clock.now(), this.owner));
+      return this.refuse(c, `undecodable envelope: ${(err as Error).message}`);
     }
+    const tooLarge = sizeProblem(decoded.message.body.length, max);
+    if (tooLarge) return this.refuse(c, `message too large: ${tooLarge}`);
     this.held.add(c.tag);
     try {
       this.options.onMessage(new VirtualDelivery(this, c, decoded));
@@ -221,6 +229,12 @@ export class VirtualConsumer implements Consumer {
       this.reportError(err);
     }
     return undefined;
+  }
+
+  /** Dead-letters a claimed message that is never handed out, and says so through onError. */
+  private refuse(c: ClaimedMessage, reason: string): Promise<void> {
+    this.reportError(new ProtocolError(`${reason} (queue '${c.queue}'): dead-lettered`));
+    return Promise.resolve(this.transport.store.deadLetter(c.tag, reason, this.transport.clock.now(), this.owner));
   }
 
   /** Marks a delivery settled; false when it was settled already or handed back by close(). */

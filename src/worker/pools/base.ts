@@ -5,6 +5,11 @@
 import { SoftTimeLimitExceeded, TaskRevokedError, TimeLimitExceeded } from '../../errors.js';
 import type { Pool, PoolError, PoolFailure, PoolHooks, TaskCall, TaskOutcome } from './types.js';
 
+/** A time limit in seconds that a timer can hold; undefined for none, zero, negative or past setTimeout's range. */
+function timerLimit(seconds: number | null | undefined): number | undefined {
+  return typeof seconds === 'number' && seconds > 0 && seconds * 1000 <= 2_147_483_647 ? seconds : undefined;
+}
+
 /** Marks an error as the pool's own ending of a run (so the worker tells it from the task's errors). */
 export function poolFailure(kind: PoolFailure, error: Error): Error {
   return Object.assign(error, { poolFailure: kind });
@@ -72,8 +77,9 @@ export abstract class BasePool implements Pool {
   /** Soft limit: abort the task's signal with SoftTimeLimitExceeded. Hard limit: end the run (kill or abandon). */
   private withLimits(call: TaskCall, run: Promise<unknown>): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      const soft = call.softTimeLimit;
-      const hard = call.timeLimit;
+      // A limit no timer can hold (past ~24.8 days) is no limit: setTimeout would fire it at once.
+      const soft = timerLimit(call.softTimeLimit);
+      const hard = timerLimit(call.timeLimit);
       const softTimer =
         soft && (!hard || soft < hard)
           ? setTimeout(() => {

@@ -12,7 +12,7 @@
 --          acks what it finished and claims more in one round trip
 -- Returns a flat array: tag1, queue1, envelope1, tag2, queue2, envelope2, ... A message that is not a
 -- kombu JSON envelope is moved to the dead-letter list here (never lost, never run) and returned with an
--- empty tag, so the consumer can report it. An envelope without a delivery tag gets one.
+-- empty tag, so the consumer can report it. An envelope without a delivery tag gets one, unique among the unacked.
 for i = #KEYS + 1, #ARGV do
   redis.call('ZREM', KEYS[2], ARGV[i])
   redis.call('HDEL', KEYS[1], ARGV[i])
@@ -43,7 +43,12 @@ for i = 4, #KEYS do
       out[#out + 1] = queue
       out[#out + 1] = m
     else
-      if type(tag) ~= 'string' or tag == '' then tag = redis.sha1hex(m .. ARGV[2]) end
+      if type(tag) ~= 'string' or tag == '' then
+        -- No tag of its own (not sent by kombu): derive one, distinct from every unacked tag, so two identical
+        -- untagged messages never share (and overwrite) one entry of the unacked hash.
+        tag = redis.sha1hex(m .. ARGV[2])
+        while redis.call('HEXISTS', KEYS[1], tag) == 1 do tag = redis.sha1hex(tag) end
+      end
       redis.call('HSET', KEYS[1], tag, '[' .. m .. ',' .. cjson.encode(ex) .. ',' .. cjson.encode(rk) .. ']')
       redis.call('ZADD', KEYS[2], ARGV[2], tag)
       out[#out + 1] = tag
