@@ -139,16 +139,12 @@ export class Monitor {
     this.history.write(out);
   }
 
-  /** Puts a stored task back into the state and timelines, as the events it had (no metrics, no series). */
+  /** Puts a stored task back into the state and timelines as it was (no metrics, no series, no worker records). */
   private replay(stored: StoredTask): void {
-    const { uuid, task } = stored;
-    const { at, state, timestamp, worker, clock, ...fields } = task as TaskInfo;
-    const kinds = stored.events.length ? stored.events.map(([k, t]) => [k, t] as const) : Object.entries(at ?? {});
-    // The worker goes in as a field, so replayed tasks bring back no ghost workers.
-    const base = { uuid, hostname: '', utcoffset: 0, pid: 0 };
-    for (const [kind, ts] of kinds) this.state.event({ ...base, type: `task-${kind}`, timestamp: ts, clock: 0, local_received: ts });
-    this.state.event({ ...fields, ...base, type: `task-${eventOf(state)}`, timestamp: timestamp ?? 0, clock, worker, local_received: timestamp ?? 0 });
-    this.timelines.set(uuid, stored.events);
+    const task = stored.task as TaskInfo;
+    const at = Object.keys(task.at ?? {}).length ? task.at : Object.fromEntries(stored.events.map(([kind, ts]) => [kind, ts]));
+    this.state.restore({ ...task, uuid: stored.uuid, at });
+    this.timelines.set(stored.uuid, stored.events);
   }
 
   close(): void {
@@ -156,10 +152,4 @@ export class Monitor {
     this.flush();
     this.history?.close();
   }
-}
-
-/** The event kind that leads to a state (the inverse of Celery's TASK_EVENT_TO_STATE). */
-function eventOf(state: string): string {
-  const kinds: Record<string, string> = { PENDING: 'sent', RECEIVED: 'received', STARTED: 'started', SUCCESS: 'succeeded', FAILURE: 'failed', RETRY: 'retried', REVOKED: 'revoked', REJECTED: 'rejected' };
-  return kinds[state] ?? state.toLowerCase();
 }

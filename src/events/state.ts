@@ -215,6 +215,18 @@ export class State {
     return this.taskMap.get(uuid);
   }
 
+  /**
+   * Puts a task back as a monitor saved it (a dashboard's history after a restart): as the most recent, its
+   * worker kept as a field only (no worker record comes back with it), bounded like every task.
+   */
+  restore(task: TaskInfo): void {
+    if (typeof task.uuid !== 'string') return;
+    const record: TaskInfo = { ...task, at: { ...task.at } };
+    this.taskMap.delete(task.uuid);
+    this.taskMap.set(task.uuid, record);
+    if (this.taskMap.size > this.maxTasks) this.taskMap.delete(this.taskMap.keys().next().value as string);
+  }
+
   /** Tasks, most recently updated last; optionally only those of one type or state. */
   tasks(filter: { name?: string; state?: string } = {}): TaskInfo[] {
     return [...this.taskMap.values()].filter((t) => (filter.name === undefined || t.name === filter.name) && (filter.state === undefined || t.state === filter.state));
