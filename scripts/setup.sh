@@ -32,6 +32,7 @@ py 'import celery, redis, amqp' || need python3-celery python3-redis python3-amq
 py 'import oslo_messaging' || need python3-oslo.messaging
 py 'import Pyro4' || need python3-pyro4
 py 'import msgpack' || need python3-msgpack
+py 'import cryptography' || need python3-cryptography
 py 'import jsonrpclib' || need python3-jsonrpclib-pelix
 # The dashboard's browser test drives Debian's Chromium through playwright-core.
 [ -x /usr/bin/chromium ] || need chromium
