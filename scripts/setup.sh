@@ -2,7 +2,8 @@
 # `npm run setup`: everything the test suite needs on a fresh Debian machine, idempotent (run it any time):
 # a C++ toolchain for better-sqlite3, Redis and RabbitMQ (installed when missing, started when down, the
 # rabbitmq_management plug-in enabled), the interop peers from Debian (Python Celery 5, oslo.messaging, Pyro4,
-# jsonrpclib; XML-RPC is Python's own), Chromium for the dashboard's browser test, Graphviz for the graph tests,
+# jsonrpclib, cryptography for message signing; XML-RPC is Python's own), Chromium for the dashboard's browser
+# test, Graphviz for the graph tests,
 # then `npm install`.
 # Installing needs root (or sudo); what is already there is left alone. `.ci/run` runs exactly
 # `npm run setup && npm test`, the README's test command.
