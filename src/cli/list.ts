@@ -55,18 +55,21 @@ export function registerList(program: Command): void {
 
   list
     .command('queues')
-    .description('Queues with their ready and unacked (held by a worker) message counts')
+    .description('Queues with their ready and unacked (held by a worker) message counts, and their consumers where the broker knows them (RabbitMQ)')
     .option('-A, --app <module>', APP_HELP)
-    .option('--json', 'print a JSON list of { name, ready, unacked }')
+    .option('--json', 'print a JSON list of { name, ready, unacked, consumers? }')
     .action(async (flags: ListFlags) => {
       await withApp(flags.app, async (app) => {
         const queues = await (await app.connection()).listQueues();
         if (flags.json) {
-          process.stdout.write(`${JSON.stringify(queues.map((q) => ({ name: q.name, ready: q.messages, unacked: q.unacked })))}\n`);
+          process.stdout.write(`${JSON.stringify(queues.map((q) => ({ name: q.name, ready: q.messages, unacked: q.unacked, consumers: q.consumers })))}\n`);
         } else if (queues.length === 0) {
           process.stdout.write('No queues yet: they are declared when a task is sent to them or a worker consumes them.\n');
         } else {
-          process.stdout.write(formatTable(['NAME', 'READY', 'UNACKED'], queues.map((q) => [q.name, q.messages, q.unacked])));
+          // Consumers only where the broker counts them (AMQP): Redis and SQLite do not record who reads a queue.
+          const known = queues.some((q) => q.consumers !== undefined);
+          const header = known ? ['NAME', 'READY', 'UNACKED', 'CONSUMERS'] : ['NAME', 'READY', 'UNACKED'];
+          process.stdout.write(formatTable(header, queues.map((q) => (known ? [q.name, q.messages, q.unacked, q.consumers ?? '-'] : [q.name, q.messages, q.unacked]))));
         }
       });
     });

@@ -117,6 +117,15 @@ describe.each([
     const again = await runCli(['amqp', '-b', url(), 'basic.get', q, 'yes'], {});
     expect(body(again)).toBe('two words');
     expect(again.stdout).toMatch(/"redelivered": true/);
+    // `list queues`: RabbitMQ counts a queue's consumers (none now); Redis does not record them, so no column.
+    const listed = await runCli(['list', 'queues'], { CELERIAC_BROKER_URL: url() });
+    expect(listed.code).toBe(0);
+    if (kind === 'amqp') {
+      expect(listed.stdout).toMatch(/^NAME +READY +UNACKED +CONSUMERS$/m);
+      expect(listed.stdout).toMatch(new RegExp(`^${q} +0 +0 +0$`, 'm'));
+    } else {
+      expect(listed.stdout).not.toMatch(/CONSUMERS/);
+    }
     expect((await runCli(['amqp', '-b', url(), 'queue.delete', q], {})).stdout).toBe('0 messages deleted.\nok.\n');
   });
 });
