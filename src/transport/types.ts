@@ -194,6 +194,12 @@ export interface Transport {
   listQueues(): Promise<QueueInfo[]>;
   /** Rejected messages kept by the broker, newest first (empty where capabilities.deadLetter is false). */
   deadLetters(limit?: number): Promise<DeadLetter[]>;
+  /**
+   * Optional: reports losing the connection to the broker ('lost', once per outage) and having it back
+   * ('restored', after the topology and the consumers are restored). Returns the unsubscribe. Senders that
+   * must not wait on a dead connection (the event dispatcher's outbox) hold their messages meanwhile.
+   */
+  onConnection?(listener: (status: 'lost' | 'restored', error?: Error) => void): () => void;
 }
 
 /** Options every transport factory receives besides its URL. */
