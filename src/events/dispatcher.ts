@@ -16,6 +16,8 @@ import { EventOutbox } from './outbox.js';
 
 /** Events kept while the broker is unreachable, by default (config `eventOutboxLimit`). */
 export const DEFAULT_OUTBOX_LIMIT = 10_000;
+/** ms the outbox waits after a reconnect: the longest reconnect back-off (util/redis.ts, transport/amqp/session.ts). */
+const RESEND_DELAY = 5000;
 
 export interface EventDispatcherOptions {
   /** The sender's node name (`celeriac@host`). */
@@ -41,7 +43,10 @@ export interface EventDispatcherOptions {
   onError?: (error: Error) => void;
   /** Most events kept while the broker is unreachable (default 10,000); beyond it the oldest are dropped. */
   outboxLimit?: number;
-  /** ms to wait after the broker is back before sending what waited (default 1000: monitors subscribe again first). */
+  /**
+   * ms to wait after the broker is back before sending what waited (default 5000, the longest reconnect
+   * back-off of celeriac's connections): monitors reconnecting at the same time subscribe again first.
+   */
   resendDelay?: number;
   /** `count` events were dropped from a full outbox (reported once it drains, and at close). */
   onDropped?: (count: number) => void;
@@ -86,7 +91,7 @@ export class EventDispatcher {
     this.outbox = new EventOutbox(() => this.transport(), {
       exchange: this.exchangeName,
       limit: options.outboxLimit ?? DEFAULT_OUTBOX_LIMIT,
-      resendDelay: options.resendDelay ?? 1000,
+      resendDelay: options.resendDelay ?? RESEND_DELAY,
       onError: (e) => this.onError(e),
       onDropped: options.onDropped ?? (() => undefined),
     });
