@@ -76,6 +76,8 @@ export interface Figures {
   rejectedSends: number;
   executions: number;
   duplicates: number;
+  /** The first 20 task numbers that ran more than once. */
+  duplicateSample: number[];
   /** Acknowledged sends without a stored SUCCESS result when the check gave up. */
   lost: string[];
   /** Stored results that are not i * 7. */
@@ -126,6 +128,7 @@ export async function verify(fleet: Fleet, o: FleetOptions, timeout = 90_000): P
     rejectedSends: p.rejected,
     executions,
     duplicates: executions - runs.size,
+    duplicateSample: [...runs].filter(([, n]) => n > 1).map(([i]) => i).sort((a, b) => a - b).slice(0, 20),
     lost: [...pending],
     wrong,
     producerSeconds: p.seconds ?? 0,

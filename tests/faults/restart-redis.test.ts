@@ -31,13 +31,14 @@ describe('fault: Redis restarts during a run', () => {
     fleet = startFleet(options);
     for (let k = 1; k <= RESTARTS; k++) {
       await fleet.acked(Math.floor((TASKS * k) / (RESTARTS + 1)));
-      await redis.stop(k % 2 === 1 ? 'SIGKILL' : 'SIGTERM');
+      await redis.stop(process.env['FAULTS_SIGNAL'] === 'SIGTERM' ? 'SIGTERM' : process.env['FAULTS_SIGNAL'] === 'SIGKILL' ? 'SIGKILL' : k % 2 === 1 ? 'SIGKILL' : 'SIGTERM');
       await new Promise((r) => setTimeout(r, 1500));
       await redis.start();
     }
     await fleet.producer.waitFor('"done":true', 120_000);
     const figures = await verify(fleet, options);
     console.log(row(`Redis 7 (AOF, appendfsync always; broker and results) restarted mid-run, alternately SIGKILL and SIGTERM, 1.5 s down; 2 worker processes (-c 8), 1 producer process`, `${RESTARTS} restarts in ${TASKS} tasks`, figures, `FAULTS_RESTARTS=${RESTARTS} npx vitest run tests/faults/restart-redis.test.ts`));
+    if (figures.duplicates) console.log('ran twice or more (first 20):', figures.duplicateSample.join(', '));
     if (figures.lost.length) {
       // Where the lost ones are: still in kombu's unacked hash (a claim whose reply was lost), or nowhere.
       const r = new Redis(redis.url);
