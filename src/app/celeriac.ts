@@ -95,12 +95,12 @@ export class Celeriac implements TaskSender, ResultSource {
     });
     this.control = control;
     const origin = `gen${process.pid}@${hostname()}`;
-    this.events = new AppEvents(() => this.connection(), control.clock, origin, this.conf.maxMessageSize);
+    this.events = new AppEvents(() => this.connection(), control.clock, origin, this.conf.maxMessageSize, this.conf.eventOutboxLimit);
     this.rpc = new AppRpc({
       drivers: this.plugins.rpc,
       brokerDriver: async () => (await import('../rpc/broker/index.js')).createBrokerDriver(() => this.connection(), { exchange: this.conf.rpcExchange }),
     });
-    const sent = (this.sentEvents = this.conf.taskSendSentEvent ? new SentEvents(() => this.connection(), origin, control.clock) : undefined);
+    const sent = (this.sentEvents = this.conf.taskSendSentEvent ? new SentEvents(() => this.connection(), origin, control.clock, undefined, this.conf.eventOutboxLimit) : undefined);
     this.router = new Router(this.conf.taskRoutes, this.conf.defaultQueue, (queue) => publishTarget(this.conf, queue));
     this.producer = new Producer({
       conf: this.conf,

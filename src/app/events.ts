@@ -16,6 +16,8 @@ export class AppEvents {
     readonly hostname: string,
     /** The app's maxMessageSize: receivers refuse bigger events. */
     private readonly maxMessageSize = 0,
+    /** The app's eventOutboxLimit, for dispatchers that set none. */
+    private readonly outboxLimit?: number,
   ) {}
 
   /** A monitor: call `start()`, add handlers, `close()` when done (the queue is deleted). */
@@ -25,7 +27,7 @@ export class AppEvents {
 
   /** A dispatcher for your own events (`send('custom-thing', {...})`); every group by default. */
   dispatcher(options: Partial<EventDispatcherOptions> = {}): EventDispatcher {
-    return new EventDispatcher(this.connection, { hostname: this.hostname, clock: this.clock, ...options });
+    return new EventDispatcher(this.connection, { hostname: this.hostname, clock: this.clock, outboxLimit: this.outboxLimit, ...options });
   }
 
   /** An empty cluster state: feed it with `receiver.on('event', (e) => state.event(e))`. */

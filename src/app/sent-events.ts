@@ -39,10 +39,11 @@ export class SentEvents {
     private readonly hostname: string,
     private readonly clock: LamportClock,
     private readonly onError: (error: Error) => void = () => undefined,
+    private readonly outboxLimit?: number,
   ) {}
 
   send(prepared: PreparedTask): void {
-    this.dispatcher ??= new EventDispatcher(this.connection, { hostname: this.hostname, clock: this.clock, onError: this.onError });
+    this.dispatcher ??= new EventDispatcher(this.connection, { hostname: this.hostname, clock: this.clock, onError: this.onError, outboxLimit: this.outboxLimit });
     this.dispatcher.send('task-sent', taskSentFields(prepared));
   }
 

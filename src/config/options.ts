@@ -105,6 +105,7 @@ export const OPTIONS = {
   queues: option({ schema: z.array(queueSpec), default: [], doc: "Celery's task_queues: [{ name, exchange: { name, type: 'direct' | 'topic' | 'fanout' }, routingKey, maxPriority }]; unlisted queues get a direct exchange named after them." }),
   queueMaxPriority: option({ schema: z.number().int().min(0).max(255), default: 0, env: 'CELERIAC_QUEUE_MAX_PRIORITY', doc: "Celery's task_queue_max_priority: x-max-priority of queues that set none (0 = no priority queues)." }),
   workerSendTaskEvents: option({ schema: z.boolean(), default: false, env: 'CELERIAC_WORKER_SEND_TASK_EVENTS', doc: "Workers send task events (task-received, -started, -succeeded...) for monitors (Celery's worker_send_task_events, the worker's -E)." }),
+  eventOutboxLimit: option({ schema: z.number().int().min(1), default: 10_000, env: 'CELERIAC_EVENT_OUTBOX_LIMIT', doc: "Events a worker or producer keeps while the broker is unreachable, sent in order once it is back (Celery's buffer_while_offline, unbounded there); beyond it the oldest are dropped, and a warning says how many." }),
   taskSendSentEvent: option({ schema: z.boolean(), default: false, env: 'CELERIAC_TASK_SEND_SENT_EVENT', doc: "Producers send a task-sent event for every task they publish (Celery's task_send_sent_event)." }),
   logLevel: option({ schema: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']), default: 'info', env: 'CELERIAC_LOG_LEVEL', doc: 'Log level of workers and the CLI.' }),
 } as const;

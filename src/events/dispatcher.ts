@@ -3,13 +3,21 @@
  * timestamp) and publishes them to the `celeryev` exchange, transient, headers { hostname }, JSON.
  * Groups ('worker', 'task', ...) filter what is sent; events of a buffered group ('task' in a worker) are
  * collected and published as one list under '<group>.multi' (when the buffer is full, after a short
- * interval, and on flush/close: none is lost at shutdown). Publishing never throws into the caller:
- * failures go to `onError`.
+ * interval, and on flush/close: none is lost at shutdown). Events go out through a bounded outbox
+ * (./outbox.ts, Celery's `_outbound_buffer`): kept while the broker is unreachable and sent after it is back,
+ * the oldest dropped and counted beyond `outboxLimit`. Publishing never throws into the caller: failures go
+ * to `onError`, drops to `onDropped`.
  */
 import { buildEvent, buildEventMessage, batchRoutingKey, EVENT_EXCHANGE, eventGroup, eventRoutingKey, utcOffsetHours, type AnyEvent, type FieldsOf } from '../protocol/events.js';
 import type { Transport } from '../transport/types.js';
 import type { LamportClock } from '../util/lamport.js';
 import { eventExchange } from './exchange.js';
+import { EventOutbox } from './outbox.js';
+
+/** Events kept while the broker is unreachable, by default (config `eventOutboxLimit`). */
+export const DEFAULT_OUTBOX_LIMIT = 10_000;
+/** ms the outbox waits after a reconnect: the longest reconnect back-off (util/redis.ts, transport/amqp/session.ts). */
+const RESEND_DELAY = 5000;
 
 export interface EventDispatcherOptions {
   /** The sender's node name (`celeriac@host`). */
@@ -33,6 +41,15 @@ export interface EventDispatcherOptions {
   /** Hours west of UTC (default: this machine's, as Celery's utcoffset()). */
   utcoffset?: () => number;
   onError?: (error: Error) => void;
+  /** Most events kept while the broker is unreachable (default 10,000); beyond it the oldest are dropped. */
+  outboxLimit?: number;
+  /**
+   * ms to wait after the broker is back before sending what waited (default 5000, the longest reconnect
+   * back-off of celeriac's connections): monitors reconnecting at the same time subscribe again first.
+   */
+  resendDelay?: number;
+  /** `count` events were dropped from a full outbox (reported once it drains, and at close). */
+  onDropped?: (count: number) => void;
 }
 
 export class EventDispatcher {
@@ -52,7 +69,7 @@ export class EventDispatcher {
   private readonly onError: (error: Error) => void;
   private ready: Promise<Transport> | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private chain: Promise<void> = Promise.resolve();
+  private readonly outbox: EventOutbox;
   private closed = false;
 
   constructor(
@@ -71,6 +88,23 @@ export class EventDispatcher {
     this.now = options.now ?? Date.now;
     this.utcoffset = options.utcoffset ?? (() => utcOffsetHours(new Date()));
     this.onError = options.onError ?? (() => undefined);
+    this.outbox = new EventOutbox(() => this.transport(), {
+      exchange: this.exchangeName,
+      limit: options.outboxLimit ?? DEFAULT_OUTBOX_LIMIT,
+      resendDelay: options.resendDelay ?? RESEND_DELAY,
+      onError: (e) => this.onError(e),
+      onDropped: options.onDropped ?? (() => undefined),
+    });
+  }
+
+  /** Events dropped because the outbox was full (the broker was unreachable for long), since this dispatcher was made. */
+  get dropped(): number {
+    return this.outbox.dropped;
+  }
+
+  /** Events waiting to be published (the broker is unreachable, or a publish is under way). */
+  get waiting(): number {
+    return this.outbox.size;
   }
 
   /** Whether an event of `group` would be sent now. */
@@ -114,35 +148,30 @@ export class EventDispatcher {
     return true;
   }
 
-  /** Publishes an already stamped event or batch (in order with everything sent before). */
-  private publish(body: AnyEvent | AnyEvent[], routingKey: string): Promise<void> {
-    const message = buildEventMessage(body, this.hostname);
-    this.chain = this.chain.then(async () => {
-      try {
-        const transport = await this.transport();
-        await transport.publish(message, { exchange: this.exchangeName, routingKey, unroutable: 'drop' });
-      } catch (err) {
-        this.onError(err instanceof Error ? err : new Error(String(err)));
-      }
-    });
-    return this.chain;
+  /** Publishes an already stamped event or batch through the outbox (in order with everything sent before). */
+  private publish(body: AnyEvent | AnyEvent[], routingKey: string): void {
+    this.outbox.add(buildEventMessage(body, this.hostname), routingKey);
   }
 
-  /** Publishes every buffered batch now; resolves once everything sent so far is published. */
+  /**
+   * Publishes every buffered batch now; resolves once everything sent so far is published, or is waiting in
+   * the outbox for the broker to come back.
+   */
   flush(): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
     for (const [group, events] of this.buffers) {
       if (events.length === 0) continue;
       this.buffers.set(group, []);
-      void this.publish(events, batchRoutingKey(group));
+      this.publish(events, batchRoutingKey(group));
     }
-    return this.chain;
+    return this.outbox.drain();
   }
 
-  /** Flushes the buffers, waits for every publish, and sends nothing more. */
+  /** Flushes the buffers, waits for every publish, and sends nothing more (what still waits is reported dropped). */
   async close(): Promise<void> {
     await this.flush();
     this.closed = true;
+    this.outbox.close();
   }
 }

@@ -109,6 +109,13 @@ export interface Delivery {
   ack(): Promise<void>;
   /** requeue=true puts it back for another consumer; false dead-letters it (with the reason, where kept). */
   reject(options: { requeue: boolean; reason?: string }): Promise<void>;
+  /**
+   * Optional: true once the broker has taken the message back without a settle from us (AMQP: its channel
+   * died with the connection), so it will be delivered again and settling it does nothing. A worker drops such
+   * a delivery instead of running it (Celery clears its reserved requests on a connection loss for the same
+   * reason). Stores whose holds outlive a reconnect (the virtual ones) leave it out.
+   */
+  gone?(): boolean;
 }
 
 export interface ConsumerOptions {
@@ -187,6 +194,12 @@ export interface Transport {
   listQueues(): Promise<QueueInfo[]>;
   /** Rejected messages kept by the broker, newest first (empty where capabilities.deadLetter is false). */
   deadLetters(limit?: number): Promise<DeadLetter[]>;
+  /**
+   * Optional: reports losing the connection to the broker ('lost', once per outage) and having it back
+   * ('restored', after the topology and the consumers are restored). Returns the unsubscribe. Senders that
+   * must not wait on a dead connection (the event dispatcher's outbox) hold their messages meanwhile.
+   */
+  onConnection?(listener: (status: 'lost' | 'restored', error?: Error) => void): () => void;
 }
 
 /** Options every transport factory receives besides its URL. */

@@ -98,7 +98,9 @@ export class WorkerEventer {
       clock,
       groups: this.options.taskEvents ? ['worker', 'task'] : ['worker'],
       bufferGroups: ['task'],
-      onError: (e) => worker.logger.warn('event not sent: %s', e.message),
+      onError: (e) => worker.logger.warn('event publish failed: %s', e.message),
+      outboxLimit: worker.app.conf.eventOutboxLimit,
+      onDropped: (n) => worker.logger.warn('%d events dropped: the broker was unreachable and the outbox was full (eventOutboxLimit %d keeps the newest)', n, worker.app.conf.eventOutboxLimit),
     });
     this.task = this.options.taskEvents;
     if (this.task) worker.logger.info('task events on');

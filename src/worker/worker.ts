@@ -227,6 +227,16 @@ export class Worker extends WorkerControls<WorkerEvents> {
     return true;
   }
 
+  /**
+   * A reserved message the broker took back (its channel died with the connection): RabbitMQ delivers it
+   * again, so it is dropped here rather than run twice (Celery clears its reserved requests on a connection loss).
+   */
+  private gone(request: Request): boolean {
+    if (!request.delivery.gone?.()) return false;
+    this.logger.debug('Task %s[%s]: its delivery died with the broker connection; not run here (the broker delivers it again)', request.task.name, request.task.id);
+    return true;
+  }
+
   /** Through the task's rate limit (if any) to the reserved line. */
   private reserve(request: Request): void {
     this.rates.admit(request.task.name, request);
@@ -253,7 +263,7 @@ export class Worker extends WorkerControls<WorkerEvents> {
     const { task } = request;
     const registered = this.app.tasks.get(task.name);
     if (!registered) return this.rejectUnknown(request);
-    if (this.revokedNow(request) || this.expired(request)) return this.dispatch();
+    if (this.revokedNow(request) || this.expired(request) || this.gone(request)) return this.dispatch();
     const opts = registered.options;
     const acksLate = opts.acksLate ?? this.acksLate;
     const ignoreResult = task.ignoreResult || (opts.ignoreResult ?? this.app.conf.taskIgnoreResult);

@@ -21,7 +21,8 @@ export interface PrivateRedis {
   port: number;
   url: string;
   start(): Promise<void>;
-  stop(): Promise<void>;
+  /** Stops the server: SIGKILL by default (a crash); SIGTERM is Redis's clean shutdown (AOF flushed). */
+  stop(signal?: 'SIGKILL' | 'SIGTERM'): Promise<void>;
 }
 
 /** TLS only (no plain port): the server's certificate and key, and the CA it (and, with `authClients`, clients) trust. */
@@ -64,12 +65,12 @@ export function privateRedis(port: number, args: string[] = [], password?: strin
         }
       }
     },
-    async stop() {
+    async stop(signal = 'SIGKILL') {
       const c = child;
       child = undefined;
       if (!c || c.exitCode !== null) return;
       const exited = new Promise((r) => c.once('exit', r));
-      c.kill('SIGKILL');
+      c.kill(signal);
       await exited;
     },
   };

@@ -116,13 +116,21 @@ export class RedisBackend implements ResultBackend {
 
   /** Stores and publishes the meta in one script: a stored SUCCESS, or any ready state against a non-ready one, is kept. */
   async storeResult(meta: ResultMeta): Promise<void> {
-    const { writes } = await this.open();
+    const opening = this.open();
+    const session = await opening;
     const expires = this.options.resultExpires;
     const ttlMs = expires > 0 ? Math.max(1, Math.round(expires * 1000)) : 0;
-    try {
-      await writes.store([this.key(meta.task_id), JSON.stringify(meta), meta.status, ttlMs]);
-    } catch (cause) {
-      throw this.fail(`store the result of task ${meta.task_id}`, cause);
+    for (;;) {
+      try {
+        await session.writes.store([this.key(meta.task_id), JSON.stringify(meta), meta.status, ttlMs]);
+        return;
+      } catch (cause) {
+        // A write waits through an outage, however long, as the broker's commands do: ioredis gives up on a
+        // command after 20 reconnect attempts (about 40 s), and a worker that acked early would lose the result.
+        // The write is idempotent (the script keeps a stored ready state), so sending it again is safe.
+        if ((cause as Error)?.name === 'MaxRetriesPerRequestError' && this.session === opening) continue;
+        throw this.fail(`store the result of task ${meta.task_id}`, cause);
+      }
     }
   }
 

@@ -181,6 +181,7 @@ export class AmqpConsumer implements Consumer {
       exchange: msg.fields.exchange,
       routingKey: msg.fields.routingKey,
       redelivered: msg.fields.redelivered,
+      gone: () => !settled && !live(),
       ack: async () => settle(() => ch.ack(msg)),
       reject: async ({ requeue, reason }) => {
         if (!live()) return;

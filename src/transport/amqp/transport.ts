@@ -59,6 +59,7 @@ export class AmqpTransport implements Transport {
   private readonly bindings = new Map<string, Binding>();
   private readonly unacked = new Map<string, number>();
   private ops: Promise<Channel> | undefined;
+  private readonly connectionListeners = new Set<(status: 'lost' | 'restored', error?: Error) => void>();
   private deadDeclared: Promise<void> | undefined;
 
   constructor(
@@ -93,6 +94,12 @@ export class AmqpTransport implements Transport {
     this.deadDeclared = undefined;
     this.publisher.reset();
     for (const c of this.consumers) c.lost(error);
+    for (const l of this.connectionListeners) l('lost', error);
+  }
+
+  onConnection(listener: (status: 'lost' | 'restored', error?: Error) => void): () => void {
+    this.connectionListeners.add(listener);
+    return () => this.connectionListeners.delete(listener);
   }
 
   /** On a new connection: declare the remembered topology again, then resume every consumer. */
@@ -105,6 +112,7 @@ export class AmqpTransport implements Transport {
     this.ops = Promise.resolve(connection.createChannel()).then((c) => this.watchOps(c));
     await this.ops;
     await Promise.all([...this.consumers].map((c) => c.restore(connection)));
+    for (const l of this.connectionListeners) l('restored');
   }
 
   private watchOps(ch: Channel): Channel {

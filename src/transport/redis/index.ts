@@ -17,6 +17,9 @@
  * - Two holes of kombu's closed: taking a message and recording it as unacked is one Lua script (nothing
  *   is lost if a worker dies between them), and a worker refreshes the fetch time of what it holds, so a
  *   long ETA never runs twice (kombu#337).
+ * - A claim is idempotent (celeriac's addition): it leaves a short-lived receipt `_celeriac.claim.<id>` of what it
+ *   took, so a claim resent after a reconnect (its reply lost when Redis went away) gets the same messages
+ *   instead of leaving them in `unacked` until the visibility timeout. The next claim deletes the receipt.
  * - Fast paths: one script call claims up to the whole prefetch window; acks and bulk publishes are
  *   pipelined; one waiting connection per process wakes consumers on pushes (client-side caching
  *   invalidations), with a poll only as a safety net.

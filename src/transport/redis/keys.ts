@@ -28,6 +28,10 @@ export class RedisKeys {
   get queueExpiry(): string {
     return `${this.prefix}_celeriac.queue_expiry`;
   }
+  /** celeriac's receipt of one claim (what it took), so the claim sent again answers the same (kombu has none). */
+  claimReceipt(id: string): string {
+    return `${this.prefix}_celeriac.claim.${id}`;
+  }
   binding(exchange: string): string {
     return `${this.prefix}_kombu.binding.${exchange}`;
   }

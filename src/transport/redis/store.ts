@@ -55,6 +55,10 @@ export class RedisStore implements VirtualStore {
   private lost = false;
   private lastError: Error | undefined;
   private rotation = 0;
+  /** Receipts of claims that failed: the next claim goes with one of them, and gets what it took if it ran. */
+  private readonly unanswered: string[] = [];
+  /** Receipts of claims answered: deleted by the next claim. */
+  private readonly answered: string[] = [];
   private lastRestore = 0;
 
   constructor(
@@ -228,7 +232,19 @@ export class RedisStore implements VirtualStore {
       }
     }
     const want = max - out.length;
-    const flat = await this.redis.celeriacClaim(3 + keys.length, this.keys.unacked, this.keys.unackedIndex, this.keys.deadLetters, ...keys, want, now / 1000, now, ...names, ...tags);
+    // A receipt makes the claim idempotent (./scripts/claim.lua): a reconnect's resend, or the retry of a
+    // claim that failed, gets what the first run took rather than leaving it unacked until the visibility timeout.
+    const receipt = this.unanswered.shift() ?? uuid();
+    const answered = this.answered.splice(0);
+    let flat: string[];
+    try {
+      flat = await this.redis.celeriacClaim(4 + keys.length + answered.length, this.keys.unacked, this.keys.unackedIndex, this.keys.deadLetters, this.keys.claimReceipt(receipt), ...keys, ...answered.map((r) => this.keys.claimReceipt(r)), want, now / 1000, now, this.options.visibilityTimeout, keys.length, ...names, ...tags);
+    } catch (err) {
+      this.unanswered.push(receipt);
+      this.answered.push(...answered);
+      throw err;
+    }
+    if (flat.length > 0) this.answered.push(receipt);
     for (let i = 0; i + 2 < flat.length; i += 3) {
       const [stored, queue, envelope] = [flat[i] as string, flat[i + 1] as string, flat[i + 2] as string];
       const tag = stored || `dead-${uuid()}`;

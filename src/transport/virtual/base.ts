@@ -79,6 +79,11 @@ export class VirtualTransport implements Transport {
     return this.opened;
   }
 
+  /** The store's connection reports (networked stores); stores that never lose a connection report nothing. */
+  onConnection(listener: (status: 'lost' | 'restored', error?: Error) => void): () => void {
+    return this.store.onStatus?.(listener) ?? (() => undefined);
+  }
+
   async close(): Promise<void> {
     this.expiry.stop();
     await Promise.all([...this.consumers].map((c) => c.close()));

@@ -1,27 +1,37 @@
 -- claim.lua: take up to ARGV[1] messages and record each as unacked, in one atomic step (no gap between
 -- the pop and the record, unlike kombu's BRPOP then HSET). Lists are read in KEYS order (priority step,
--- then queue), from the right (kombu pushes on the left).
+-- then queue), from the right (kombu pushes on the left). A claim is idempotent by its receipt: a claim sent
+-- again with the same receipt key (ioredis resends a command whose reply a reconnect lost; the store retries a
+-- claim that failed with its receipt) gets what it took the first time, instead of leaving that in the unacked
+-- hash until the visibility timeout and taking more.
 --
 -- KEYS[1]  unacked hash         delivery_tag -> JSON [envelope, exchange, routing_key]   (kombu's layout)
 -- KEYS[2]  unacked_index zset   delivery_tag -> fetch time in seconds                    (kombu's layout)
 -- KEYS[3]  dead-letter list     celeriac's own: JSON {id, queue, reason, at, envelope}
--- KEYS[4..] queue lists to read
+-- KEYS[4]  this claim's receipt celeriac's own: JSON of the reply below, kept ARGV[4] ms (written when it took any)
+-- KEYS[5..4+L] the L queue lists to read
+-- KEYS[5+L..]  receipts of earlier claims whose replies arrived: deleted
 -- ARGV[1]  max messages         ARGV[2] now, seconds (float)     ARGV[3] now, ms (for dead letters)
--- ARGV[4..#KEYS] the queue name of each list in KEYS[4..], in the same order
--- ARGV[#KEYS+1..] delivery tags to ack first (kombu's ack: ZREM unacked_index, HDEL unacked), so a consumer
+-- ARGV[4]  receipt lifetime, ms ARGV[5] L, the number of queue lists
+-- ARGV[6..5+L] the queue name of each list in KEYS[5..4+L], in the same order
+-- ARGV[6+L..] delivery tags to ack first (kombu's ack: ZREM unacked_index, HDEL unacked), so a consumer
 --          acks what it finished and claims more in one round trip
 -- Returns a flat array: tag1, queue1, envelope1, tag2, queue2, envelope2, ... A message that is not a
 -- kombu JSON envelope is moved to the dead-letter list here (never lost, never run) and returned with an
 -- empty tag, so the consumer can report it. An envelope without a delivery tag gets one, unique among the unacked.
-for i = #KEYS + 1, #ARGV do
+local lists = tonumber(ARGV[5])
+for i = 6 + lists, #ARGV do
   redis.call('ZREM', KEYS[2], ARGV[i])
   redis.call('HDEL', KEYS[1], ARGV[i])
 end
+for i = 5 + lists, #KEYS do redis.call('DEL', KEYS[i]) end
+local receipt = redis.call('GET', KEYS[4])
+if receipt then return cjson.decode(receipt) end
 local max = tonumber(ARGV[1])
 local out = {}
 local taken = 0
-for i = 4, #KEYS do
-  local queue = ARGV[i]
+for i = 5, 4 + lists do
+  local queue = ARGV[i + 1]
   while taken < max do
     local m = redis.call('RPOP', KEYS[i])
     if not m then break end
@@ -59,4 +69,5 @@ for i = 4, #KEYS do
   end
   if taken >= max then break end
 end
+if #out > 0 then redis.call('SET', KEYS[4], cjson.encode(out), 'PX', ARGV[4]) end
 return out
