@@ -7,8 +7,47 @@ import { connectRedis, type ParsedRedisUrl, type RedisClient } from './connectio
 import { RedisKeys } from './keys.js';
 import { markRedelivered, priorityOf, restoreVisible } from './restore.js';
 import { Subscriber } from './subscriber.js';
+import { addCarrier, serverKey, type RideCarrier, type RideRequest } from '../../util/redis-rides.js';
 
 const script = (name: string): string => readFileSync(new URL(`./scripts/${name}.lua`, import.meta.url), 'utf8');
+
+/**
+ * claim.lua with result writes in front (util/redis-rides.ts): the backend's store script and claim.lua
+ * become local functions (their KEYS and ARGV are parameters), run in that order.
+ *   KEYS[1..n] the result keys, then claim.lua's KEYS
+ *   ARGV[1] n   ARGV[2] the results' database   ARGV[3] this connection's database
+ *   ARGV[4..3+3n] meta, status, expiry ms of each result, then claim.lua's ARGV
+ * Returns the n answers of the store script, then claim.lua's answer.
+ */
+function claimStoringLua(storeLua: string, claimLua: string): string {
+  return `local function store_one(KEYS, ARGV)
+${storeLua}
+end
+local function claim(KEYS, ARGV)
+${claimLua}
+end
+local n = tonumber(ARGV[1])
+local out = {}
+if n > 0 then
+  if ARGV[2] ~= ARGV[3] then redis.call('SELECT', ARGV[2]) end
+  for i = 1, n do
+    local b = 3 + (i - 1) * 3
+    out[i] = store_one({KEYS[i]}, {ARGV[b + 1], ARGV[b + 2], ARGV[b + 3]})
+  end
+  if ARGV[2] ~= ARGV[3] then redis.call('SELECT', ARGV[3]) end
+end
+local ckeys = {}
+for i = n + 1, #KEYS do ckeys[#ckeys + 1] = KEYS[i] end
+local cargs = {}
+for i = 4 + 3 * n, #ARGV do cargs[#cargs + 1] = ARGV[i] end
+local claimed = claim(ckeys, cargs)
+for i = 1, #claimed do out[n + i] = claimed[i] end
+return out
+`;
+}
+
+/** Most result writes one claim carries (the rest go with the next call). */
+const RIDES_PER_CALL = 512;
 
 /** Most dead letters kept. */
 const DEAD_LETTERS_KEPT = 10_000;
@@ -25,6 +64,7 @@ interface HeldMessage {
 
 type Commands = RedisClient & {
   celeriacClaim(numKeys: number, ...args: (string | number)[]): Promise<string[]>;
+
   celeriacRestore(k1: string, k2: string, k3: string, tag: string, payload: string, cutoff: string, front: string): Promise<number>;
   celeriacDeadLetter(k1: string, k2: string, k3: string, tag: string, record: string, kept: number): Promise<number>;
   celeriacUnackedCount(k1: string, ...queues: string[]): Promise<number[]>;
@@ -36,7 +76,7 @@ export interface RedisStoreOptions {
   visibilityTimeout: number;
 }
 
-export class RedisStore implements VirtualStore {
+export class RedisStore implements VirtualStore, RideCarrier {
   readonly capabilities: TransportCapabilities = {
     name: 'redis', fanout: true, topic: true, fanoutPatterns: true, priority: 'lower-first', persistent: true,
     crossProcess: true, visibilityTimeout: true, deadLetter: true,
@@ -56,6 +96,13 @@ export class RedisStore implements VirtualStore {
   private lastError: Error | undefined;
   private rotation = 0;
   private lastRestore = 0;
+  /** Result writes handed over by a result backend of the same server (util/redis-rides.ts), not yet sent. */
+  private rides: RideRequest | undefined;
+  private ridesTimer: NodeJS.Immediate | undefined;
+  private readonly rideWrites = new Set<Promise<void>>();
+  /** The claim-and-store command defined for each store script seen. */
+  private readonly rideCommands = new Map<string, string>();
+  private withdraw: (() => void) | undefined;
 
   constructor(
     private readonly url: string,
@@ -95,6 +142,10 @@ export class RedisStore implements VirtualStore {
   }
 
   async close(): Promise<void> {
+    this.withdraw?.();
+    this.withdraw = undefined;
+    this.writeRides();
+    await Promise.all([...this.rideWrites]);
     await this.subscriber?.close();
     this.subscriber = undefined;
     const client = this.client;
@@ -228,7 +279,12 @@ export class RedisStore implements VirtualStore {
       }
     }
     const want = max - out.length;
-    const flat = await this.redis.celeriacClaim(3 + keys.length, this.keys.unacked, this.keys.unackedIndex, this.keys.deadLetters, ...keys, want, now / 1000, now, ...names, ...tags);
+    // Offered once this store consumes: result writes of the same server ride the claims from now on.
+    this.withdraw ??= addCarrier(serverKey(this.parsed.options), this);
+    const claimKeys = [this.keys.unacked, this.keys.unackedIndex, this.keys.deadLetters, ...keys];
+    const claimArgs = [want, now / 1000, now, ...names, ...tags];
+    const rides = this.takeRides();
+    const flat = rides ? await this.claimStoring(rides, claimKeys, claimArgs) : await this.redis.celeriacClaim(claimKeys.length, ...claimKeys, ...claimArgs);
     for (let i = 0; i + 2 < flat.length; i += 3) {
       const [stored, queue, envelope] = [flat[i] as string, flat[i + 1] as string, flat[i + 2] as string];
       const tag = stored || `dead-${uuid()}`;
@@ -240,6 +296,70 @@ export class RedisStore implements VirtualStore {
       void this.subscriber.arm(listQueues).then((pending) => pending && this.notify(), () => undefined);
     }
     return out;
+  }
+
+  /** RideCarrier: result writes wait for the next claim, or go alone right after this tick. */
+  carry(request: RideRequest): boolean {
+    if (!this.client || this.lost || !this.withdraw) return false;
+    const pending = this.rides;
+    if (pending && (pending.lua !== request.lua || pending.db !== request.db)) return false;
+    if (pending) pending.writes.push(...request.writes);
+    else this.rides = { lua: request.lua, db: request.db, writes: [...request.writes] };
+    this.ridesTimer ??= setImmediate(() => {
+      this.ridesTimer = undefined;
+      this.writeRides();
+    });
+    return true;
+  }
+
+  private takeRides(): RideRequest | undefined {
+    const rides = this.rides;
+    if (!rides) return undefined;
+    if (rides.writes.length <= RIDES_PER_CALL) {
+      this.rides = undefined;
+      return rides;
+    }
+    return { ...rides, writes: rides.writes.splice(0, RIDES_PER_CALL) };
+  }
+
+  /** The writes no claim took, alone (the same script, claiming nothing). */
+  private writeRides(): void {
+    for (let rides = this.takeRides(); rides; rides = this.takeRides()) {
+      const write = this.claimStoring(rides, [this.keys.unacked, this.keys.unackedIndex, this.keys.deadLetters], [0, 0, 0]).then(
+        () => undefined,
+        () => undefined, // each write's caller has its rejection
+      );
+      this.rideWrites.add(write);
+      void write.finally(() => this.rideWrites.delete(write));
+    }
+  }
+
+  /** Stores the result writes, then runs claim.lua; settles each write and returns claim.lua's answer. */
+  private async claimStoring(rides: RideRequest, claimKeys: string[], claimArgs: (string | number)[]): Promise<string[]> {
+    let name = this.rideCommands.get(rides.lua);
+    if (!name) {
+      name = `celeriacClaimStoring${this.rideCommands.size}`;
+      this.redis.defineCommand(name, { lua: claimStoringLua(rides.lua, script('claim')) });
+      this.rideCommands.set(rides.lua, name);
+    }
+    const { writes } = rides;
+    const resultKeys: string[] = [];
+    const resultArgs: (string | number)[] = [];
+    for (const w of writes) {
+      const [key, meta, status, ttlMs] = w.args;
+      resultKeys.push(key);
+      resultArgs.push(meta, status, ttlMs);
+    }
+    let reply: (string | number)[];
+    try {
+      const client = this.redis as unknown as Record<string, (numKeys: number, ...args: (string | number)[]) => Promise<(string | number)[]>>;
+      reply = await (client[name] as NonNullable<(typeof client)[string]>).call(client, resultKeys.length + claimKeys.length, ...resultKeys, ...claimKeys, writes.length, rides.db, this.parsed.db, ...resultArgs, ...claimArgs);
+    } catch (error) {
+      for (const w of writes) w.reject(error);
+      throw error;
+    }
+    writes.forEach((w, i) => w.resolve(Number(reply[i])));
+    return reply.slice(writes.length) as string[];
   }
 
   /** Keep-alive: the fetch time in the unacked index becomes now, so the sweep leaves them alone. */

@@ -181,6 +181,9 @@ export class VirtualConsumer implements Consumer {
             if (deadLettering) await deadLettering;
           }
           if (claimed.length === 0) break;
+          // Acks given while delivering come due after this tick and wake the loop: the next claim waits for
+          // them (and for the results written meanwhile, which ride it too), so one claim serves a tick's tasks.
+          if (this.acks && this.transport.store.ackAndClaim) break;
         }
       } while (this.again && !this.closed);
     } catch (err) {
