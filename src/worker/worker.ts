@@ -52,7 +52,7 @@ export class Worker extends WorkerControls<WorkerEvents> {
   private cold = false;
   /**
    * Requests whose task function is in the pool. A slot frees when the function returns, so the next task
-   * runs while the last one's result and ack are written (at most as many finishing as running).
+   * runs while the last one's result and ack are written (finishing ones bounded by the prefetch window).
    */
   private inPool = 0;
   private stopping: Promise<void> | undefined;
@@ -249,7 +249,9 @@ export class Worker extends WorkerControls<WorkerEvents> {
   protected dispatch(): void {
     // Slots are counted on the worker's side: a request is active from its first step (the early ack), before the pool sees it.
     const slots = this.pool.concurrency;
-    while (this.status === 'running' && this.inPool < slots && this.state.active.size < 2 * slots && this.state.reserved.length > 0) {
+    // Finishing requests (result and ack being written) are bounded too: by the prefetch window, at least the pool's size.
+    const most = slots + Math.max(slots, this.prefetchWindow());
+    while (this.status === 'running' && this.inPool < slots && this.state.active.size < most && this.state.reserved.length > 0) {
       const request = this.state.reserved.shift() as Request;
       void this.execute(request);
     }
