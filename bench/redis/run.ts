@@ -6,6 +6,7 @@
  *   redis-benchmark  the anchors' redis_ceiling.py (LPUSH / RPOP / BRPOP, 50 clients, -P 16, 1 client)
  *   BullMQ           the anchors' bullmq_bench.mjs, Worker concurrency 1 and 50
  *   Celery (Python)  the anchors' celery_bench.py, -P solo and -P threads -c 50 (redis broker db 0, results db 1)
+ *   celery-node      the anchors' celerynode_bench.mjs (client and worker in Node; broker db 0, results db 1)
  *   celeriac         this file, with the anchors' method: worker process
  *                    `node dist/cli/main.js worker -A bench/redis/worker-app.ts -c 1|50 -l warn`
  *                    (broker redis://…/0, results redis://…/1), producer here:
@@ -24,7 +25,7 @@
  * Writes bench/results/redis-latest.json and bench/results/redis-raw-<stamp>.jsonl; prints Markdown tables.
  *
  * Knobs (flags, or env BENCH_REDIS_<NAME>): --n 20000  --rt 500  --repeats 2  --concurrency 1,50
- *   --only redis,bullmq,celery,celeriac   --celery-pools solo,threads:50   --celery-n (= n)
+ *   --only redis,bullmq,celery,celerynode,celeriac   --celery-pools solo,threads:50   --celery-n (= n)
  *   --million  --million-n 1000000  --million-c 50  --million-batch 1000  --million-systems celeriac[,bullmq]
  *   --port (default: a free one)  --anchors DIR  --worker-node-args '--cpu-prof --cpu-prof-dir=…'
  *   --worker-app bench/redis/worker-app.mjs (the same app in plain JS: no tsx loader thread in the worker)
@@ -77,7 +78,7 @@ const RT_WARMUP = 20;
 const BATCH = 1000;
 const REPEATS = int('repeats', 2);
 const CONCURRENCY = list('concurrency', '1,50').map(Number);
-const ONLY = new Set(list('only', 'redis,bullmq,celery,celeriac'));
+const ONLY = new Set(list('only', 'redis,bullmq,celery,celerynode,celeriac'));
 const CELERY_POOLS = list('celery-pools', 'solo,threads:50');
 const CELERY_N = int('celery-n', N);
 const MILLION = bool('million');
@@ -621,6 +622,10 @@ async function anchorsRepeat(rep: number): Promise<void> {
       await run(PY, ['celery_bench.py', '--broker', 'redis', '--pool', pool, '--n', String(CELERY_N), '--rt', String(RT), '--timeout', '900', ...common], { cwd: ANCHORS, env });
     }
   }
+  if (ONLY.has('celerynode')) {
+    log(`--- repeat ${rep}: celery-node`);
+    await run(process.execPath, ['celerynode_bench.mjs', '--n', String(CELERY_N), '--rt', String(RT), ...common], { cwd: ANCHORS, env });
+  }
 }
 
 // ------------------------------------------------------------------------------------------------ report
@@ -660,7 +665,7 @@ function cell(rows: Rec[], key: string, digits: number): string {
   return vals.length > 1 ? `${m} <sub>(${f(Math.min(...vals))}–${f(Math.max(...vals))})</sub>` : m;
 }
 
-const ORDER = ['celeriac', 'bullmq', 'celery-py'];
+const ORDER = ['celeriac', 'bullmq', 'celery-py', 'celery-node'];
 
 /** Which row of another system compares with a celeriac row (same worker concurrency). */
 function concurrencyOf(g: Group): number | undefined {
@@ -712,7 +717,7 @@ function tables(recs: Rec[], versions: string, millions: MillionResult[]): strin
     for (const g of probes) lines.push(`| ${g.system} | ${g.mode} | ${g.rows[0]?.n ?? '-'} | ${cell(g.rows, 'drain_per_s', 0)} | ${cell(g.rows, 'worker_cpu_us_per_task', 0)} | ${cell(g.rows, 'redis_cpu_us_per_task', 0)} | ${cell(g.rows, 'worker_writes', 2)} | ${cell(g.rows, 'worker_reads', 2)} | ${cell(g.rows, 'worker_wakeups', 2)} | ${cell(g.rows, 'redis_writes', 2)} | ${cell(g.rows, 'rss_mb', 0)} |`);
     lines.push('');
   }
-  const queues = gs.filter((g) => g.system !== 'redis-benchmark' && !g.mode.startsWith('probe')).sort((a, b) => (concurrencyOf(a) ?? 0) - (concurrencyOf(b) ?? 0) || ORDER.indexOf(a.system) - ORDER.indexOf(b.system));
+  const queues = gs.filter((g) => g.system !== 'redis-benchmark' && !g.mode.startsWith('probe')).sort((a, b) => (concurrencyOf(a) ?? 1e9) - (concurrencyOf(b) ?? 1e9) || ORDER.indexOf(a.system) - ORDER.indexOf(b.system));
   lines.push('**Queues** (no-op `add`, one worker process; tasks/s)', '', '| system | worker | N | enqueue /s | drain /s | e2e /s | p50 ms | p99 ms | worker peak RSS MiB |', '|---|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const g of queues) {
     const name = g.system === 'celeriac' ? '**celeriac**' : g.system === 'celery-py' ? 'Celery 5 (Python)' : g.system === 'bullmq' ? 'BullMQ' : g.system;
@@ -763,7 +768,7 @@ function versions(): string {
 async function main(): Promise<void> {
   const started = now();
   if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) throw new Error('dist/ is missing: run npm run build (npm run bench:redis does)');
-  if (ONLY.has('bullmq') || ONLY.has('celery') || ONLY.has('redis') || (MILLION && MILLION_SYSTEMS.has('bullmq'))) ensureAnchors();
+  if (ONLY.has('bullmq') || ONLY.has('celery') || ONLY.has('celerynode') || ONLY.has('redis') || (MILLION && MILLION_SYSTEMS.has('bullmq'))) ensureAnchors();
   await startRedis();
   const ver = versions();
   log(ver);

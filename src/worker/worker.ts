@@ -50,6 +50,11 @@ export class Worker extends WorkerControls<WorkerEvents> {
   private consumer: Consumer | undefined;
   private results: ResultWriter | undefined;
   private cold = false;
+  /**
+   * Requests whose task function is in the pool. A slot frees when the function returns, so the next task
+   * runs while the last one's result and ack are written (finishing ones bounded by the prefetch window).
+   */
+  private inPool = 0;
   private stopping: Promise<void> | undefined;
   private readonly multiplier: number;
   private readonly timeLimit: number | undefined;
@@ -253,7 +258,10 @@ export class Worker extends WorkerControls<WorkerEvents> {
 
   protected dispatch(): void {
     // Slots are counted on the worker's side: a request is active from its first step (the early ack), before the pool sees it.
-    while (this.status === 'running' && this.state.active.size < this.pool.concurrency && this.state.reserved.length > 0) {
+    const slots = this.pool.concurrency;
+    // Finishing requests (result and ack being written) are bounded too: by the prefetch window, at least the pool's size.
+    const most = slots + Math.max(slots, this.prefetchWindow());
+    while (this.status === 'running' && this.inPool < slots && this.state.active.size < most && this.state.reserved.length > 0) {
       const request = this.state.reserved.shift() as Request;
       void this.execute(request);
     }
@@ -269,6 +277,8 @@ export class Worker extends WorkerControls<WorkerEvents> {
     const ignoreResult = task.ignoreResult || (opts.ignoreResult ?? this.app.conf.taskIgnoreResult);
     const results = this.results as ResultWriter;
     this.state.active.set(task.id, request);
+    this.inPool++;
+    let inPool = true;
     request.startedAt = Date.now();
     if (this.eventer.task) this.eventer.started(request);
     try {
@@ -276,7 +286,11 @@ export class Worker extends WorkerControls<WorkerEvents> {
       if (!acksLate) this.ackEarly(request);
       if (!ignoreResult && (opts.trackStarted ?? this.app.conf.taskTrackStarted)) await results.started(request);
       const outcome = await this.run(request, registered.params, opts);
+      inPool = false;
+      this.inPool--;
       if (this.cold) return;
+      // The slot is free: the next task starts now, its run overlapping this one's result write.
+      this.dispatch();
       const settlement = await recordOutcome(this.outcomes as OutcomeContext, request, opts, outcome, !ignoreResult, acksLate);
       if (settlement === 'requeue' && !request.acked) {
         request.acked = true;
@@ -287,6 +301,7 @@ export class Worker extends WorkerControls<WorkerEvents> {
       this.logError(`task ${task.name}[${task.id}]`, err);
       if (!request.acked && !this.cold) await request.delivery.reject({ requeue: true }).catch(() => undefined);
     } finally {
+      if (inPool) this.inPool--;
       this.state.active.delete(task.id);
       if (this.state.active.size === 0) this.emit('idle');
       this.dispatch();

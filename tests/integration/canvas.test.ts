@@ -88,7 +88,8 @@ for (const kind of ['memory', 'sqlite', 'redis'] as const) {
         return publishMany(messages);
       };
       transport.publish = async (message, options) => {
-        single.count++;
+        // The worker's own events (a heartbeat, when sending 10,000 takes over 2 s on a loaded machine) do not count.
+        if (options?.exchange !== 'celeryev') single.count++;
         return publish(message, options);
       };
       const n = 10_000;

@@ -16,6 +16,7 @@ import { decodeGroup, encodeGroup, GROUP_KEY_PREFIX, type ChordPart, type ChordP
 import type { TaskState } from '../../protocol/states.js';
 import { ResultWaiters } from './waiters.js';
 import { ResultWrites, STORE_RESULT_COMMAND, type StoringClient } from './result-writes.js';
+import { serverKey } from '../../util/redis-rides.js';
 import { ACQUIRE_LEASE_LUA, LEASE_KEY_PREFIX, RELEASE_LEASE_LUA, WRITE_LEASE_DATA_LUA } from './lease.js';
 
 const ROLE: RedisRole = { label: 'Redis result backend', error: (message, cause) => new BackendError(message, { cause }) };
@@ -37,6 +38,8 @@ export interface RedisBackendOptions {
   connectionName: string;
   /** Where and how to connect (from the URL and the TLS options). */
   redis: RedisOptions;
+  /** false: never hand result writes to a broker connection of the same server (util/redis-rides.ts). */
+  rideClaims?: boolean;
 }
 
 interface Session {
@@ -94,7 +97,7 @@ export class RedisBackend implements ResultBackend {
       () => new Redis({ ...clientOptions(redis, `${connectionName}:sub`), enableAutoPipelining: false, autoResubscribe: false, maxRetriesPerRequest: null }),
       (keys) => client.mget(...keys),
     );
-    return { client, waiters, writes: new ResultWrites(client) };
+    return { client, waiters, writes: new ResultWrites(client, this.options.rideClaims === false ? undefined : { server: serverKey(redis), db: redis.db ?? 0 }) };
   }
 
   /** Closes both connections; waiters still pending fail with BackendError instead of hanging. */

@@ -7,7 +7,9 @@
  *   Python's `AsyncResult.get()` wakes on our results, and ours on Python's.
  * - Storing is one Lua script (./store-result.ts): read the stored status, decide, SET, PUBLISH, atomically.
  *   A stored SUCCESS is never overwritten; a ready state is never replaced by a non-ready one. Results
- *   stored in the same tick go to Redis as one pipeline.
+ *   stored in the same tick go to Redis as one pipeline. In a worker whose redis:// broker is the same
+ *   server (host, port, credentials; any database), they ride the broker's claim instead: one script stores
+ *   them (SELECTing the results' database inside it), acks and claims more (util/redis-rides.ts).
  * - `waitFor` (AsyncResult.get) waits through one shared subscriber connection per backend, however many
  *   results are awaited: one channel subscription per awaited task, one GET after subscribing, unsubscribed
  *   once settled; re-subscribed and re-read after a reconnect.
@@ -28,6 +30,8 @@
  *   client_name             CLIENT SETNAME of the connections (default 'celeriac-results'; the subscriber adds ':sub')
  *   ssl_cert_reqs           rediss://: 'required' (default) or 'none'
  *   ssl_ca_certs, ssl_certfile, ssl_keyfile   rediss://: PEM file paths (CA bundle, client certificate and key)
+ *   ride_claims             'false' keeps result writes on the backend's own connection (for a proxy that
+ *                           refuses SELECT inside scripts); default true
  */
 import { ConfigError } from '../../errors.js';
 import { maskUrl, urlQuery } from '../../util/url.js';
@@ -54,5 +58,6 @@ export const createBackend: BackendFactory = (url, options) => {
     resultExpires: number('resultExpires', options.resultExpires, 86_400),
     connectionName: String(option('client_name') ?? 'celeriac-results'),
     redis,
+    rideClaims: !['false', '0', 'no', 'off'].includes(String(option('ride_claims') ?? 'true').toLowerCase()),
   });
 };

@@ -7,8 +7,47 @@ import { connectRedis, type ParsedRedisUrl, type RedisClient } from './connectio
 import { RedisKeys } from './keys.js';
 import { markRedelivered, priorityOf, restoreVisible } from './restore.js';
 import { Subscriber } from './subscriber.js';
+import { addCarrier, serverKey, type RideCarrier, type RideRequest } from '../../util/redis-rides.js';
 
 const script = (name: string): string => readFileSync(new URL(`./scripts/${name}.lua`, import.meta.url), 'utf8');
+
+/**
+ * claim.lua with result writes in front (util/redis-rides.ts): the backend's store script and claim.lua
+ * become local functions (their KEYS and ARGV are parameters), run in that order.
+ *   KEYS[1..n] the result keys, then claim.lua's KEYS
+ *   ARGV[1] n   ARGV[2] the results' database   ARGV[3] this connection's database
+ *   ARGV[4..3+3n] meta, status, expiry ms of each result, then claim.lua's ARGV
+ * Returns the n answers of the store script, then claim.lua's answer.
+ */
+function claimStoringLua(storeLua: string, claimLua: string): string {
+  return `local function store_one(KEYS, ARGV)
+${storeLua}
+end
+local function claim(KEYS, ARGV)
+${claimLua}
+end
+local n = tonumber(ARGV[1])
+local out = {}
+if n > 0 then
+  if ARGV[2] ~= ARGV[3] then redis.call('SELECT', ARGV[2]) end
+  for i = 1, n do
+    local b = 3 + (i - 1) * 3
+    out[i] = store_one({KEYS[i]}, {ARGV[b + 1], ARGV[b + 2], ARGV[b + 3]})
+  end
+  if ARGV[2] ~= ARGV[3] then redis.call('SELECT', ARGV[3]) end
+end
+local ckeys = {}
+for i = n + 1, #KEYS do ckeys[#ckeys + 1] = KEYS[i] end
+local cargs = {}
+for i = 4 + 3 * n, #ARGV do cargs[#cargs + 1] = ARGV[i] end
+local claimed = claim(ckeys, cargs)
+for i = 1, #claimed do out[n + i] = claimed[i] end
+return out
+`;
+}
+
+/** Most result writes one claim carries (the rest go with the next call). */
+const RIDES_PER_CALL = 512;
 
 /** Most dead letters kept. */
 const DEAD_LETTERS_KEPT = 10_000;
@@ -36,7 +75,7 @@ export interface RedisStoreOptions {
   visibilityTimeout: number;
 }
 
-export class RedisStore implements VirtualStore {
+export class RedisStore implements VirtualStore, RideCarrier {
   readonly capabilities: TransportCapabilities = {
     name: 'redis', fanout: true, topic: true, fanoutPatterns: true, priority: 'lower-first', persistent: true,
     crossProcess: true, visibilityTimeout: true, deadLetter: true,
@@ -60,6 +99,13 @@ export class RedisStore implements VirtualStore {
   /** Receipts of claims answered: deleted by the next claim. */
   private readonly answered: string[] = [];
   private lastRestore = 0;
+  /** Result writes handed over by a result backend of the same server (util/redis-rides.ts), not yet sent. */
+  private rides: RideRequest | undefined;
+  private ridesTimer: NodeJS.Immediate | undefined;
+  private readonly rideWrites = new Set<Promise<void>>();
+  /** The claim-and-store command defined for each store script seen. */
+  private readonly rideCommands = new Map<string, string>();
+  private withdraw: (() => void) | undefined;
 
   constructor(
     private readonly url: string,
@@ -99,6 +145,10 @@ export class RedisStore implements VirtualStore {
   }
 
   async close(): Promise<void> {
+    this.withdraw?.();
+    this.withdraw = undefined;
+    this.writeRides();
+    await Promise.all([...this.rideWrites]);
     await this.subscriber?.close();
     this.subscriber = undefined;
     const client = this.client;
@@ -232,13 +282,18 @@ export class RedisStore implements VirtualStore {
       }
     }
     const want = max - out.length;
+    // Offered once this store consumes: result writes of the same server ride the claims from now on.
+    this.withdraw ??= addCarrier(serverKey(this.parsed.options), this);
     // A receipt makes the claim idempotent (./scripts/claim.lua): a reconnect's resend, or the retry of a
     // claim that failed, gets what the first run took rather than leaving it unacked until the visibility timeout.
     const receipt = this.unanswered.shift() ?? uuid();
     const answered = this.answered.splice(0);
+    const claimKeys = [this.keys.unacked, this.keys.unackedIndex, this.keys.deadLetters, this.keys.claimReceipt(receipt), ...keys, ...answered.map((r) => this.keys.claimReceipt(r))];
+    const claimArgs = [want, now / 1000, now, this.options.visibilityTimeout, keys.length, ...names, ...tags];
+    const rides = this.takeRides();
     let flat: string[];
     try {
-      flat = await this.redis.celeriacClaim(4 + keys.length + answered.length, this.keys.unacked, this.keys.unackedIndex, this.keys.deadLetters, this.keys.claimReceipt(receipt), ...keys, ...answered.map((r) => this.keys.claimReceipt(r)), want, now / 1000, now, this.options.visibilityTimeout, keys.length, ...names, ...tags);
+      flat = rides ? await this.claimStoring(rides, claimKeys, claimArgs) : await this.redis.celeriacClaim(claimKeys.length, ...claimKeys, ...claimArgs);
     } catch (err) {
       this.unanswered.push(receipt);
       this.answered.push(...answered);
@@ -256,6 +311,70 @@ export class RedisStore implements VirtualStore {
       void this.subscriber.arm(listQueues).then((pending) => pending && this.notify(), () => undefined);
     }
     return out;
+  }
+
+  /** RideCarrier: result writes wait for the next claim, or go alone right after this tick. */
+  carry(request: RideRequest): boolean {
+    if (!this.client || this.lost || !this.withdraw) return false;
+    const pending = this.rides;
+    if (pending && (pending.lua !== request.lua || pending.db !== request.db)) return false;
+    if (pending) pending.writes.push(...request.writes);
+    else this.rides = { lua: request.lua, db: request.db, writes: [...request.writes] };
+    this.ridesTimer ??= setImmediate(() => {
+      this.ridesTimer = undefined;
+      this.writeRides();
+    });
+    return true;
+  }
+
+  private takeRides(): RideRequest | undefined {
+    const rides = this.rides;
+    if (!rides) return undefined;
+    if (rides.writes.length <= RIDES_PER_CALL) {
+      this.rides = undefined;
+      return rides;
+    }
+    return { ...rides, writes: rides.writes.splice(0, RIDES_PER_CALL) };
+  }
+
+  /** The writes no claim took, alone (the same script, claiming nothing). */
+  private writeRides(): void {
+    for (let rides = this.takeRides(); rides; rides = this.takeRides()) {
+      const write = this.claimStoring(rides, [this.keys.unacked, this.keys.unackedIndex, this.keys.deadLetters, this.keys.claimReceipt(uuid())], [0, 0, 0, this.options.visibilityTimeout, 0]).then(
+        () => undefined,
+        () => undefined, // each write's caller has its rejection
+      );
+      this.rideWrites.add(write);
+      void write.finally(() => this.rideWrites.delete(write));
+    }
+  }
+
+  /** Stores the result writes, then runs claim.lua; settles each write and returns claim.lua's answer. */
+  private async claimStoring(rides: RideRequest, claimKeys: string[], claimArgs: (string | number)[]): Promise<string[]> {
+    let name = this.rideCommands.get(rides.lua);
+    if (!name) {
+      name = `celeriacClaimStoring${this.rideCommands.size}`;
+      this.redis.defineCommand(name, { lua: claimStoringLua(rides.lua, script('claim')) });
+      this.rideCommands.set(rides.lua, name);
+    }
+    const { writes } = rides;
+    const resultKeys: string[] = [];
+    const resultArgs: (string | number)[] = [];
+    for (const w of writes) {
+      const [key, meta, status, ttlMs] = w.args;
+      resultKeys.push(key);
+      resultArgs.push(meta, status, ttlMs);
+    }
+    let reply: (string | number)[];
+    try {
+      const client = this.redis as unknown as Record<string, (numKeys: number, ...args: (string | number)[]) => Promise<(string | number)[]>>;
+      reply = await (client[name] as NonNullable<(typeof client)[string]>).call(client, resultKeys.length + claimKeys.length, ...resultKeys, ...claimKeys, writes.length, rides.db, this.parsed.db, ...resultArgs, ...claimArgs);
+    } catch (error) {
+      for (const w of writes) w.reject(error);
+      throw error;
+    }
+    writes.forEach((w, i) => w.resolve(Number(reply[i])));
+    return reply.slice(writes.length) as string[];
   }
 
   /** Keep-alive: the fetch time in the unacked index becomes now, so the sweep leaves them alone. */

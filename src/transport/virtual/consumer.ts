@@ -172,7 +172,7 @@ export class VirtualConsumer implements Consumer {
     try {
       do {
         this.again = false;
-        while (!this.closed && this.active.length > 0 && this.shouldClaim()) {
+        while (!this.closed && this.active.length > 0 && this.shouldClaim() && !this.awaitingAcks()) {
           const claimed = await this.claim();
           // Once closed, undelivered claims stay with this owner; close() releases them after this loop.
           for (const c of claimed) {
@@ -190,6 +190,14 @@ export class VirtualConsumer implements Consumer {
       // Acks that came due while this loop ran and found nothing to ride on go alone.
       if (this.acks?.due) this.writeAcks(this.takeAcks() as AckBatch);
     }
+  }
+
+  /**
+   * On stores with ackAndClaim, acks given in this tick come due after it and wake the loop: the claim waits
+   * for them (and for the results written meanwhile, which ride it too), so one claim serves a tick's tasks.
+   */
+  private awaitingAcks(): boolean {
+    return this.acks !== undefined && !this.acks.due && this.transport.store.ackAndClaim !== undefined;
   }
 
   /** One claim; on stores with ackAndClaim the acks given so far ride along (one round trip, not two). */
