@@ -27,7 +27,8 @@
  *   rediss://...                                    TLS
  *   redis+socket:///path/to/redis.sock[?virtual_host=db]
  *
- * Options (config `brokerOptions` or query string)
+ * Options (config `brokerOptions` or query string; the query string wins, then `brokerOptions`, then the app's
+ * `visibilityTimeout` and `maxMessageSize` settings)
  *   visibilityTimeout / visibility_timeout   ms before an unacked message is restored (default 3 600 000)
  *   keyPrefix / global_keyprefix             prefix of every key and channel (kombu's global_keyprefix)
  *   pollInterval / poll_interval             safety-net poll, ms (default 1000)
@@ -38,8 +39,9 @@ import type { TransportFactory, TransportOptions } from '../types.js';
 import { parseRedisUrl } from './connection.js';
 import { RedisStore } from './store.js';
 
+/** The URL's query string first: it names this broker's options, over `brokerOptions` and the app's settings. */
 function option(options: TransportOptions, query: Record<string, string>, camel: string, snake: string): unknown {
-  return options[camel] ?? query[snake] ?? query[camel];
+  return query[snake] ?? query[camel] ?? options[camel];
 }
 
 export const createTransport: TransportFactory = (url: string, options: TransportOptions) => {
