@@ -13,8 +13,13 @@ import { ROOT, spawnCli, type Spawned } from '../helpers/processes.js';
 import { tempDir, type TempDir } from '../helpers/temp.js';
 
 export const APP = `${ROOT}tests/fixtures/apps/fault-tasks.ts`;
-/** Tasks per scenario (CELERIAC_FAULT_TASKS overrides, for a longer run). */
+/** Tasks of the worker-kill scenario (CELERIAC_FAULT_TASKS overrides, for a longer run). */
 export const TASKS = Number(process.env['CELERIAC_FAULT_TASKS'] ?? 10_000);
+/**
+ * Tasks of the pool-child scenario (CELERIAC_FAULT_CHILD_TASKS overrides): fewer, as every task crosses to a
+ * child process and back, about 100 a second with 4 children on a loaded 2-core machine.
+ */
+export const CHILD_TASKS = Number(process.env['CELERIAC_FAULT_CHILD_TASKS'] ?? 2_000);
 /** Messages a worker holds per slot (the CLI's default): a killed worker holds at most concurrency x this. */
 const MULTIPLIER = 4;
 
@@ -118,6 +123,7 @@ export class Scenario {
   constructor(
     readonly broker: Broker,
     readonly name: string,
+    readonly tasks: number,
     readonly taskMs: number,
   ) {
     this.queue = `faults-${name}-${Math.random().toString(36).slice(2, 10)}`;
@@ -159,7 +165,7 @@ export class Scenario {
     while (!check(this.log.refresh())) {
       if (Date.now() > deadline) {
         const broker = await this.broker.diagnose?.(this.queue).catch((e: unknown) => String(e));
-        throw new Error(`${this.broker.name}/${this.name}: ${what} not reached within ${timeout / 1000} s (${this.log.completed.size} of ${TASKS} ids completed)\nbroker: ${broker ?? '-'}\n${this.outputs()}`);
+        throw new Error(`${this.broker.name}/${this.name}: ${what} not reached within ${timeout / 1000} s (${this.log.completed.size} of ${this.tasks} ids completed)\nbroker: ${broker ?? '-'}\n${this.outputs()}`);
       }
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -233,7 +239,7 @@ function parentOf(pid: number): number | undefined {
 function verdict(s: Scenario, scenario: string, killed: number[], maxHeld: number): Figures {
   const log = s.log.refresh();
   const lost: number[] = [];
-  for (let id = 0; id < TASKS; id++) if (!log.completed.has(id)) lost.push(id);
+  for (let id = 0; id < s.tasks; id++) if (!log.completed.has(id)) lost.push(id);
   const duplicates: number[] = [];
   const unexplained: string[] = [];
   let endedNotAcked = 0;
@@ -247,9 +253,9 @@ function verdict(s: Scenario, scenario: string, killed: number[], maxHeld: numbe
     else if (!killed.some((pid) => log.open.get(pid)?.has(id))) endedNotAcked++;
   }
   const runningAtKill = killed.reduce((n, pid) => n + (log.open.get(pid)?.size ?? 0), 0);
-  const figures: Figures = { scenario, broker: s.broker.name, tasks: TASKS, kills: killed.length, lost: lost.length, duplicates: duplicates.length, runningAtKill, endedNotAcked, seconds: Math.round(s.seconds()) };
+  const figures: Figures = { scenario, broker: s.broker.name, tasks: s.tasks, kills: killed.length, lost: lost.length, duplicates: duplicates.length, runningAtKill, endedNotAcked, seconds: Math.round(s.seconds()) };
   console.log(
-    `faults ${scenario} on ${s.broker.name}: ${TASKS} tasks, ${killed.length} kill(s) -9 (pids ${killed.join(', ')}), ${lost.length} lost, ` +
+    `faults ${scenario} on ${s.broker.name}: ${s.tasks} tasks, ${killed.length} kill(s) -9 (pids ${killed.join(', ')}), ${lost.length} lost, ` +
       `${duplicates.length} duplicates (${runningAtKill} running at kill time, ${endedNotAcked} ended but not yet acked), ${figures.seconds} s`,
   );
   expect(lost.slice(0, 20), `${s.broker.name}/${scenario}: ids never completed`).toEqual([]);
@@ -275,7 +281,7 @@ export interface KillWorkersOptions {
  */
 export async function killWorkers(broker: Broker, options: KillWorkersOptions = {}): Promise<Figures> {
   const c = options.concurrency ?? 50;
-  const s = new Scenario(broker, 'worker', options.taskMs ?? 5);
+  const s = new Scenario(broker, 'worker', TASKS, options.taskMs ?? 5);
   const killed: number[] = [];
   try {
     // The whole batch waits in the queue before the first worker starts, so the kills fall mid-batch.
@@ -319,12 +325,12 @@ export interface KillChildrenOptions {
  */
 export async function killChildren(broker: Broker, options: KillChildrenOptions = {}): Promise<Figures> {
   const c = options.concurrency ?? 4;
-  const kills = options.kills ?? 5;
-  const s = new Scenario(broker, 'child', options.taskMs ?? 5);
+  const kills = options.kills ?? 3;
+  const s = new Scenario(broker, 'child', CHILD_TASKS, options.taskMs ?? 20);
   const killed: number[] = [];
   let hits = 0;
   try {
-    await s.send(TASKS);
+    await s.send(s.tasks);
     const worker = await s.worker('pool', ['-P', 'processes', '-c', String(c)]);
     const workerPid = worker.child.pid as number;
     while (hits < kills && killed.length < 3 * kills) {
@@ -332,7 +338,7 @@ export async function killChildren(broker: Broker, options: KillChildrenOptions 
       let victim: number | undefined;
       await s.until(
         (log) => {
-          if (log.completed.size < TASKS * share) return false;
+          if (log.completed.size < s.tasks * share) return false;
           // A child of this worker (not one killed already) that is running a task now.
           victim = [...log.open].find(([pid, open]) => open.size > 0 && !killed.includes(pid) && parentOf(pid) === workerPid)?.[0];
           return victim !== undefined;
@@ -345,7 +351,7 @@ export async function killChildren(broker: Broker, options: KillChildrenOptions 
       if ((s.log.refresh().open.get(victim as number)?.size ?? 0) > 0) hits++;
     }
     expect(hits, 'kills that hit a running task').toBe(kills);
-    await s.until((log) => log.completed.size >= TASKS, 100_000, 'every id completed');
+    await s.until((log) => log.completed.size >= s.tasks, 100_000, 'every id completed');
     // A child runs one task at a time: each kill can cost at most one duplicate.
     const figures = verdict(s, 'kill -9 pool child', killed, killed.length);
     const handedBack = worker.output().split('\n').filter((l) => l.includes('handed back to the queue (rejectOnWorkerLost)')).length;

@@ -4,8 +4,11 @@
 // test is quick; the default is an hour).
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { afterAll, describe, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { RedisKeys } from '../../src/transport/redis/keys.js';
+import { mutexExpiry, restoreVisible, type RestoreClient } from '../../src/transport/redis/restore.js';
 import { deleteKeys, REDIS_URL } from '../helpers/redis.js';
+import { until } from '../helpers/temp.js';
 import { killChildren, killWorkers, type Broker } from './harness.js';
 
 const prefix = `faults-${randomUUID().slice(0, 8)}:`;
@@ -36,5 +39,25 @@ describe('kill -9 on redis://', { timeout: 150_000 }, () => {
 
   it('pool children killed mid-batch (acksLate + rejectOnWorkerLost): none lost', async () => {
     await killChildren(broker('children'));
+  });
+
+  it('a sweeper that stops mid-sweep (killed) holds the unacked mutex no longer than the visibility timeout', async () => {
+    const keys = new RedisKeys(`${prefix}sweeper:`, 0);
+    const redis = new Redis(REDIS_URL);
+    try {
+      // One unacked message fetched long ago, routed through an exchange: the sweep looks its bindings up...
+      await redis.hset(keys.unacked, 'tag-1', JSON.stringify([{ properties: {} }, 'some-exchange', 'rk']));
+      await redis.zadd(keys.unackedIndex, 1, 'tag-1');
+      // ...and never gets an answer, as when its process is killed there: the mutex is left behind.
+      void restoreVisible(redis as unknown as RestoreClient, keys, () => new Promise(() => undefined), Date.now(), mutexExpiry(10_000));
+      await until(async () => (await redis.exists(keys.unackedMutex)) === 1, 10_000);
+      const ttl = await redis.pttl(keys.unackedMutex);
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(10_000);
+      // kombu's 300 s stays the longest, for the default hour.
+      expect(mutexExpiry(3_600_000)).toBe(300_000);
+    } finally {
+      redis.disconnect();
+    }
   });
 });

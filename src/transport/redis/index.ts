@@ -13,7 +13,8 @@
  *   fanout_patterns), not persisted: remote control and events.
  * - Ack emulation exactly as kombu's: hash `unacked` (tag -> [envelope, exchange, routing_key]), sorted set
  *   `unacked_index` (tag -> fetch time), `unacked_mutex` for the sweeper; messages unacked longer than the
- *   visibility timeout go back to their queue marked redelivered.
+ *   visibility timeout go back to their queue marked redelivered. The mutex lives 300 s as kombu's, but never
+ *   longer than the visibility timeout: a sweeper killed mid-sweep holds up the restores no longer than that.
  * - Two holes of kombu's closed: taking a message and recording it as unacked is one Lua script (nothing
  *   is lost if a worker dies between them), and a worker refreshes the fetch time of what it holds, so a
  *   long ETA never runs twice (kombu#337).
