@@ -17,9 +17,9 @@ export const APP = `${ROOT}tests/fixtures/apps/fault-tasks.ts`;
 export const TASKS = Number(process.env['CELERIAC_FAULT_TASKS'] ?? 10_000);
 /**
  * Tasks of the pool-child scenario (CELERIAC_FAULT_CHILD_TASKS overrides): fewer, as every task crosses to a
- * child process and back, about 100 a second with 4 children on a loaded 2-core machine.
+ * child process and back, 20 to 100 a second with 4 children on a loaded 2-core machine.
  */
-export const CHILD_TASKS = Number(process.env['CELERIAC_FAULT_CHILD_TASKS'] ?? 2_000);
+export const CHILD_TASKS = Number(process.env['CELERIAC_FAULT_CHILD_TASKS'] ?? 1_000);
 /** Messages a worker holds per slot (the CLI's default): a killed worker holds at most concurrency x this. */
 const MULTIPLIER = 4;
 
