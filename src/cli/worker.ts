@@ -72,7 +72,7 @@ export function banner(app: Celeriac, worker: Worker, version: string): string {
     `- ** ---------- .> transport:   ${broker}`,
     `- ** ---------- .> results:     ${backend}`,
     `- *** --- * --- .> concurrency: ${worker.concurrency} (${worker.pool.name})`,
-    `-- ******* ---- .> prefetch:    ${worker.prefetch} (acks ${worker.app.conf.acksLate ? 'late' : 'early'})`,
+    `-- ******* ---- .> prefetch:    ${worker.prefetch} (acks ${worker.acksLate ? 'late' : 'early'})`,
     `--- ***** ----- .> task events: ${worker.eventer.wanted ? 'ON' : 'OFF (enable -E to monitor tasks in this worker)'}`,
     ' -------------- [queues]',
     queues,

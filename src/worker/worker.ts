@@ -45,7 +45,8 @@ export class Worker extends WorkerControls<WorkerEvents> {
   readonly concurrency: number;
   readonly prefetch: number;
   status: WorkerStatus = 'new';
-  private readonly acksLate: boolean;
+  /** Whether task messages are acked after the run (a task's own acksLate wins for that task). */
+  readonly acksLate: boolean;
   private transport: Transport | undefined;
   private consumer: Consumer | undefined;
   private results: ResultWriter | undefined;

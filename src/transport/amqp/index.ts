@@ -28,7 +28,7 @@
  *   amqp://guest:guest@localhost:5672//               kombu's spelling of the vhost '/'
  *   amqps://...                                        TLS (port 5671)
  *
- * Options (config `brokerOptions` or query string)
+ * Options (config `brokerOptions` or query string; the query string wins)
  *   heartbeat                                seconds (default 60; 0 turns heartbeats off)
  *   sslCaCerts / ssl_ca_certs, sslCertfile / ssl_certfile, sslKeyfile / ssl_keyfile,
  *   sslCertReqs / ssl_cert_reqs ('none' skips verification)           amqps:// only

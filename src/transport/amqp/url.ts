@@ -67,10 +67,13 @@ export function parseAmqpUrl(url: string, option: Lookup): AmqpEndpoint {
   };
 }
 
-/** Options from `brokerOptions` (camelCase) or the query string (kombu's snake_case). */
+/**
+ * Options from the query string (kombu's snake_case) or `brokerOptions` (camelCase). The query string wins: it
+ * names this broker's options, over `brokerOptions` and the app's settings (maxMessageSize).
+ */
 export function optionLookup(url: string, options: Record<string, unknown>): Lookup {
   const query = urlQuery(url);
-  return (camel, snake) => options[camel] ?? query[snake] ?? query[camel];
+  return (camel, snake) => query[snake] ?? query[camel] ?? options[camel];
 }
 
 /** Which AMQP permission an operation needs: RabbitMQ's configure / write / read. */

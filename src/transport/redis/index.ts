@@ -13,7 +13,8 @@
  *   fanout_patterns), not persisted: remote control and events.
  * - Ack emulation exactly as kombu's: hash `unacked` (tag -> [envelope, exchange, routing_key]), sorted set
  *   `unacked_index` (tag -> fetch time), `unacked_mutex` for the sweeper; messages unacked longer than the
- *   visibility timeout go back to their queue marked redelivered.
+ *   visibility timeout go back to their queue marked redelivered. The mutex lives 300 s as kombu's, but never
+ *   longer than the visibility timeout: a sweeper killed mid-sweep holds up the restores no longer than that.
  * - Two holes of kombu's closed: taking a message and recording it as unacked is one Lua script (nothing
  *   is lost if a worker dies between them), and a worker refreshes the fetch time of what it holds, so a
  *   long ETA never runs twice (kombu#337).
@@ -30,7 +31,8 @@
  *   rediss://...                                    TLS
  *   redis+socket:///path/to/redis.sock[?virtual_host=db]
  *
- * Options (config `brokerOptions` or query string)
+ * Options (config `brokerOptions` or query string; the query string wins, then `brokerOptions`, then the app's
+ * `visibilityTimeout` and `maxMessageSize` settings)
  *   visibilityTimeout / visibility_timeout   ms before an unacked message is restored (default 3 600 000)
  *   keyPrefix / global_keyprefix             prefix of every key and channel (kombu's global_keyprefix)
  *   pollInterval / poll_interval             safety-net poll, ms (default 1000)
@@ -41,8 +43,9 @@ import type { TransportFactory, TransportOptions } from '../types.js';
 import { parseRedisUrl } from './connection.js';
 import { RedisStore } from './store.js';
 
+/** The URL's query string first: it names this broker's options, over `brokerOptions` and the app's settings. */
 function option(options: TransportOptions, query: Record<string, string>, camel: string, snake: string): unknown {
-  return options[camel] ?? query[snake] ?? query[camel];
+  return query[snake] ?? query[camel] ?? options[camel];
 }
 
 export const createTransport: TransportFactory = (url: string, options: TransportOptions) => {

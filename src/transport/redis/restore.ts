@@ -31,10 +31,23 @@ export function priorityOf(envelope: string): number {
   return m ? Number(m[1]) : 0;
 }
 
+/** kombu's unacked_mutex_expire: the longest a sweeper holds the mutex (ms). */
+const MUTEX_MAX = 300_000;
+
+/**
+ * How long a sweeper's mutex lives: kombu's 300 s, but never longer than the visibility timeout (at least 5 s).
+ * A sweeper killed mid-sweep leaves its mutex behind, and no message is restored until it expires; with a short
+ * visibility timeout, that wait would otherwise be minutes. Two sweeps at once are harmless (restore.lua moves a
+ * message only while it is still unacked and not refreshed), the mutex only saves the work.
+ */
+export function mutexExpiry(visibilityTimeout: number): number {
+  return Math.min(MUTEX_MAX, Math.max(5_000, visibilityTimeout));
+}
+
 /** Restores the unacked messages fetched before `cutoffMs` (at most 1,000 a sweep); returns how many. */
-export async function restoreVisible(redis: RestoreClient, keys: RedisKeys, bindings: (exchange: string) => Promise<Binding[]>, cutoffMs: number): Promise<number> {
+export async function restoreVisible(redis: RestoreClient, keys: RedisKeys, bindings: (exchange: string) => Promise<Binding[]>, cutoffMs: number, mutexMs = MUTEX_MAX): Promise<number> {
   const token = uuid();
-  const got = await redis.set(keys.unackedMutex, token, 'PX', 300_000, 'NX');
+  const got = await redis.set(keys.unackedMutex, token, 'PX', mutexMs, 'NX');
   if (got !== 'OK') return 0;
   let restored = 0;
   try {

@@ -5,7 +5,7 @@ import type { ClaimedMessage, PutItem, StoredDeadLetter, VirtualStore } from '..
 import type { Binding, ExchangeDeclaration, QueueDeclaration, QueueInfo, TransportCapabilities } from '../types.js';
 import { connectRedis, type ParsedRedisUrl, type RedisClient } from './connection.js';
 import { RedisKeys } from './keys.js';
-import { markRedelivered, priorityOf, restoreVisible } from './restore.js';
+import { markRedelivered, mutexExpiry, priorityOf, restoreVisible } from './restore.js';
 import { Subscriber } from './subscriber.js';
 import { addCarrier, serverKey, type RideCarrier, type RideRequest } from '../../util/redis-rides.js';
 
@@ -439,7 +439,8 @@ export class RedisStore implements VirtualStore, RideCarrier {
 
   /** kombu's restore_visible (./restore.ts): messages unacked past the visibility timeout go back. */
   async restoreVisible(now: number): Promise<number> {
-    const restored = await restoreVisible(this.redis, this.keys, (exchange) => this.bindings(exchange), now - this.options.visibilityTimeout);
+    const { visibilityTimeout } = this.options;
+    const restored = await restoreVisible(this.redis, this.keys, (exchange) => this.bindings(exchange), now - visibilityTimeout, mutexExpiry(visibilityTimeout));
     if (restored) this.notify();
     return restored;
   }

@@ -12,7 +12,7 @@
  *
  * Connection string: `sqlite://PATH` (relative to the working directory: `sqlite://./celeriac.db`,
  * `sqlite://celeriac.db`), `sqlite:///absolute/path.db`, or `sqlite://:memory:` (one process only).
- * Options (config or query string): `visibilityTimeout` / `visibility_timeout` (ms, default 3 600 000),
+ * Options (config or query string; the query string wins): `visibilityTimeout` / `visibility_timeout` (ms, default 3 600 000),
  * `pollInterval` / `poll_interval` (ms, default 1000), `busyTimeout` / `busy_timeout` (ms, default 10 000).
  */
 import { VirtualTransport } from '../virtual/base.js';
@@ -20,8 +20,9 @@ import { urlPath, urlQuery } from '../../util/url.js';
 import type { TransportFactory, TransportOptions } from '../types.js';
 import { SqliteStore } from './store.js';
 
+/** The URL's query string first: it names this broker's options, over `brokerOptions` and the app's settings. */
 function numberOption(options: TransportOptions, query: Record<string, string>, camel: string, snake: string): number | undefined {
-  const v = options[camel] ?? query[snake] ?? query[camel];
+  const v = query[snake] ?? query[camel] ?? options[camel];
   if (v === undefined) return undefined;
   const n = Number(v);
   return Number.isFinite(n) && n >= 0 ? n : undefined;
