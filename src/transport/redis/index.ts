@@ -3,6 +3,8 @@
  * the same queues with celeriac.
  *
  * Features
+ * - No message TTL (kombu's Redis transport has none): a queue's messageTtl and a message's expiration are
+ *   carried but not enforced (capabilities.messageTtl = false); the worker still revokes an expired task.
  * - Queues are lists named after the queue; producers LPUSH, consumers take from the right (FIFO).
  * - Priorities as kombu emulates them: steps 0/3/6/9, one list per step (`<queue>\x06\x16<step>`, step 0 is
  *   the bare name); a message goes to the highest step not above its priority, and LOWER steps are consumed

@@ -4,7 +4,7 @@ import type { Statement } from 'better-sqlite3';
 import type { ClaimedMessage, PutItem, StoredDeadLetter, VirtualStore } from '../virtual/store.js';
 import type { Binding, ExchangeDeclaration, QueueDeclaration, QueueInfo, TransportCapabilities } from '../types.js';
 import { immediate, openDatabase, watchDatabase, type Database } from '../../util/sqlite.js';
-import { SCHEMA } from './schema.js';
+import { AFTER_MIGRATE, MIGRATE, SCHEMA } from './schema.js';
 
 /** How often (ms) a claimer restores held messages past their timeout and looks for consumers whose process died. */
 const REAP_EVERY = 1000;
@@ -25,7 +25,7 @@ export class SqliteStore implements VirtualStore {
   private deadSinceTrim = 0;
   readonly capabilities: TransportCapabilities = {
     name: 'sqlite', fanout: true, topic: true, fanoutPatterns: false, priority: 'higher-first', persistent: true,
-    crossProcess: true, visibilityTimeout: true, deadLetter: true,
+    crossProcess: true, visibilityTimeout: true, deadLetter: true, messageTtl: true,
   };
   now: () => number = Date.now;
   private db: Database | undefined;
@@ -48,7 +48,14 @@ export class SqliteStore implements VirtualStore {
 
   open(): void {
     const db = openDatabase(this.path, this.options.busyTimeout);
-    immediate(db, () => db.exec(SCHEMA));
+    immediate(db, () => {
+      db.exec(SCHEMA);
+      for (const [table, column, definition] of MIGRATE) {
+        const columns = db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[];
+        if (!columns.some((c) => c.name === column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
+      }
+      db.exec(AFTER_MIGRATE);
+    });
     this.db = db;
   }
 
@@ -121,14 +128,18 @@ export class SqliteStore implements VirtualStore {
 
   put(items: readonly PutItem[]): void {
     const db = this.conn;
-    const insert = this.stmt('INSERT INTO celeriac_messages (queue, priority, tag, envelope, visible_at) VALUES (?, ?, ?, ?, ?)');
+    // The deadline is the earlier of the message's own and the queue's messageTtl (x-message-ttl), if any.
+    const insert = this.stmt(
+      `INSERT INTO celeriac_messages (queue, priority, tag, envelope, visible_at, expires_at) VALUES (@queue, @priority, @tag, @envelope, @now,
+         (SELECT CASE WHEN t.ttl IS NULL THEN @expires WHEN @expires IS NULL THEN @now + t.ttl ELSE min(@expires, @now + t.ttl) END
+            FROM (SELECT (SELECT json_extract(declaration, '$.messageTtl') FROM celeriac_queues WHERE name = @queue) AS ttl) t))`,
+    );
     const now = this.now();
-    if (items.length === 1) {
-      const i = items[0] as PutItem;
-      insert.run(i.queue, i.priority, i.tag, i.envelope, now);
-    } else {
+    const row = (i: PutItem): Record<string, unknown> => ({ queue: i.queue, priority: i.priority, tag: i.tag, envelope: i.envelope, now, expires: i.expiresAt ?? null });
+    if (items.length === 1) insert.run(row(items[0] as PutItem));
+    else {
       immediate(db, () => {
-        for (const i of items) insert.run(i.queue, i.priority, i.tag, i.envelope, now);
+        for (const i of items) insert.run(row(i));
       });
     }
     for (const l of this.listeners) l();
@@ -157,10 +168,12 @@ export class SqliteStore implements VirtualStore {
       this.lastReap = now;
       this.restoreExpired(now);
       this.reapDeadOwners(now);
+      this.dropExpired(now);
     }
-    const next = this.stmt('SELECT id, priority FROM celeriac_messages WHERE queue = ? AND owner IS NULL ORDER BY priority DESC, id LIMIT ?');
+    // Expired messages (message TTL) are never taken; the sweep above deletes them.
+    const next = this.stmt('SELECT id, priority FROM celeriac_messages WHERE queue = ? AND owner IS NULL AND (expires_at IS NULL OR expires_at >= ?) ORDER BY priority DESC, id LIMIT ?');
     let candidates: { id: number; priority: number }[] = [];
-    for (const queue of queues) candidates.push(...(next.all(queue, max) as { id: number; priority: number }[]));
+    for (const queue of queues) candidates.push(...(next.all(queue, now, max) as { id: number; priority: number }[]));
     if (candidates.length === 0) return [];
     if (queues.length > 1) candidates = candidates.sort((a, b) => b.priority - a.priority || a.id - b.id).slice(0, max);
     const take = this.stmt('UPDATE celeriac_messages SET owner = ?, visible_at = ? WHERE id = ? AND owner IS NULL RETURNING tag, queue, envelope, redelivered');
@@ -177,6 +190,11 @@ export class SqliteStore implements VirtualStore {
   private registerOwner(owner: string, now: number): void {
     this.stmt('INSERT OR REPLACE INTO celeriac_owners (owner, host, pid, seen_at) VALUES (?, ?, ?, ?)').run(owner, this.host, process.pid, now);
     this.knownOwners.add(owner);
+  }
+
+  /** Deletes ready messages whose TTL ran out (held ones are the consumer's until settled or handed back). */
+  private dropExpired(now: number): void {
+    this.stmt('DELETE FROM celeriac_messages WHERE expires_at < ? AND owner IS NULL').run(now);
   }
 
   /** Makes held messages whose visibility timeout ran out ready again, marked redelivered. */
@@ -252,14 +270,19 @@ export class SqliteStore implements VirtualStore {
     for (const l of this.listeners) l();
   }
 
+  /** Removes every ready message; counts those not expired (the expired ones were gone already). */
   purge(queue: string): number {
-    return this.stmt('DELETE FROM celeriac_messages WHERE queue = ? AND owner IS NULL').run(queue).changes;
+    return immediate(this.conn, () => {
+      const live = this.stmt('DELETE FROM celeriac_messages WHERE queue = ? AND owner IS NULL AND (expires_at IS NULL OR expires_at >= ?)').run(queue, this.now()).changes;
+      this.stmt('DELETE FROM celeriac_messages WHERE queue = ? AND owner IS NULL').run(queue);
+      return live;
+    });
   }
 
   info(queue: string): QueueInfo {
     const row = this.conn
-      .prepare('SELECT count(*) FILTER (WHERE owner IS NULL) AS ready, count(*) FILTER (WHERE owner IS NOT NULL) AS held FROM celeriac_messages WHERE queue = ?')
-      .get(queue) as { ready: number; held: number };
+      .prepare('SELECT count(*) FILTER (WHERE owner IS NULL AND (expires_at IS NULL OR expires_at >= ?)) AS ready, count(*) FILTER (WHERE owner IS NOT NULL) AS held FROM celeriac_messages WHERE queue = ?')
+      .get(this.now(), queue) as { ready: number; held: number };
     return { name: queue, messages: row.ready, unacked: row.held };
   }
 
@@ -268,12 +291,12 @@ export class SqliteStore implements VirtualStore {
       .prepare(
         `SELECT name, coalesce(ready, 0) AS ready, coalesce(held, 0) AS held FROM
            (SELECT name FROM celeriac_queues UNION SELECT DISTINCT queue FROM celeriac_messages) n
-           LEFT JOIN (SELECT queue, count(*) FILTER (WHERE owner IS NULL) AS ready,
+           LEFT JOIN (SELECT queue, count(*) FILTER (WHERE owner IS NULL AND (expires_at IS NULL OR expires_at >= ?)) AS ready,
                              count(*) FILTER (WHERE owner IS NOT NULL) AS held
                         FROM celeriac_messages GROUP BY queue) c ON c.queue = n.name
           ORDER BY name`,
       )
-      .all() as { name: string; ready: number; held: number }[];
+      .all(this.now()) as { name: string; ready: number; held: number }[];
     return rows.map((r) => ({ name: r.name, messages: r.ready, unacked: r.held }));
   }
 
