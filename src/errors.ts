@@ -11,7 +11,9 @@
  *    │    └── SecurityError            E_SECURITY      no    a message that is unsigned, tampered with or signed
  *    │                                                       by an untrusted key (Celery's auth serializer)
  *    ├── TransportError                E_TRANSPORT     yes   broker unreachable, connection lost
- *    │    └── UnknownTransportError    E_NO_TRANSPORT  no    no broker plug-in for a URL scheme
+ *    │    ├── UnknownTransportError    E_NO_TRANSPORT  no    no broker plug-in for a URL scheme
+ *    │    └── StorageFullError         E_STORAGE_FULL  yes   an embedded broker's file cannot grow: the disk (or
+ *    │                                                       its quota) is full; stored messages are kept
  *    ├── BackendError                  E_BACKEND       yes   result store unreachable
  *    ├── ResultTimeoutError            E_TIMEOUT       yes   AsyncResult.get() gave up waiting
  *    ├── ControlError                  E_CONTROL       no    a remote-control command refused or misused
@@ -96,6 +98,14 @@ export class TransportError extends CeleriacError {
 export class UnknownTransportError extends TransportError {
   override readonly code = 'E_NO_TRANSPORT';
   override readonly retryable = false;
+}
+
+/**
+ * The broker's storage is full (SQLite's SQLITE_FULL: the disk or a quota): the write was refused whole and
+ * nothing stored before is lost. Retryable: the same call succeeds once space is freed.
+ */
+export class StorageFullError extends TransportError {
+  override readonly code = 'E_STORAGE_FULL';
 }
 
 export class BackendError extends CeleriacError {

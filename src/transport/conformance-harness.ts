@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import type { RawMessage } from '../protocol/message.js';
-import type { Consumer, Delivery, QueueInfo, Transport, TransportCapabilities } from './types.js';
+import type { Consumer, Delivery, QueueDeclaration, QueueInfo, Transport, TransportCapabilities } from './types.js';
 
 /** How long to wait for expected deliveries, and how long "nothing more arrives" is watched, in ms. */
 export interface Limits {
@@ -106,9 +106,9 @@ export class Fixture {
     return `${this.ns}.${suffix}`;
   }
 
-  async queue(suffix: string, maxPriority?: number): Promise<string> {
+  async queue(suffix: string, maxPriority?: number, extra: Partial<QueueDeclaration> = {}): Promise<string> {
     const name = this.name(suffix);
-    await this.t.declareQueue({ name, durable: true, ...(maxPriority ? { maxPriority } : {}) });
+    await this.t.declareQueue({ name, durable: true, ...(maxPriority ? { maxPriority } : {}), ...extra });
     this.queues.add(name);
     return name;
   }

@@ -4,13 +4,14 @@
  * node:assert, so any runner (vitest, node:test, mocha) can loop them. Each case makes a fresh transport,
  * uses uniquely named queues and exchanges, and deletes its queues and closes the transport afterwards.
  * Cases a broker cannot honour (per its `capabilities`) carry `skip` with the reason. The cases live in
- * `conformance-routing.ts`, `conformance-delivery.ts` and `conformance-expiry.ts`.
+ * `conformance-routing.ts`, `conformance-delivery.ts`, `conformance-expiry.ts` and `conformance-ttl.ts`.
  */
 import type { Transport, TransportCapabilities } from './types.js';
 import { deliveryCases } from './conformance-delivery.js';
 import { expiryCases } from './conformance-expiry.js';
 import { Fixture, lacks, type AddCase } from './conformance-harness.js';
 import { routingCases } from './conformance-routing.js';
+import { ttlCases } from './conformance-ttl.js';
 
 export interface ConformanceCase {
   name: string;
@@ -69,5 +70,6 @@ export function transportConformance(factory: () => Promise<Transport> | Transpo
   routingCases(add);
   deliveryCases(add, options.injectEnvelope);
   expiryCases(add);
+  ttlCases(add);
   return cases;
 }

@@ -11,7 +11,8 @@
  * - transactions, publisher confirms and channels (a transport uses them inside `publish` if it has them);
  * - per-queue consumer tags (a `Consumer` owns the set of queues it reads);
  * - headers exchanges and alternate exchanges;
- * - message TTL and queue length limits beyond what `QueueDeclaration` names;
+ * - queue length limits, and per-queue dead-letter exchanges (x-dead-letter-exchange): an expired message
+ *   is dropped, never dead-lettered (as on RabbitMQ for a queue without one, which is how celeriac declares them);
  * - broker-specific helpers (Redis pub/sub, SQL access): a plug-in keeps them private;
  * - taking one message without a consumer (AMQP basic.get): a consumer with prefetch 1 that cancels its
  *   queue after the first delivery does the same on every broker (`celeriac amqp basic.get`).
@@ -40,7 +41,11 @@ export interface QueueDeclaration {
   maxPriority?: number;
   /** Delete the queue after this many ms unused (AMQP x-expires). */
   expires?: number;
-  /** Drop messages older than this many ms (AMQP x-message-ttl). */
+  /**
+   * Drop messages that waited in this queue longer than this many ms (AMQP x-message-ttl), where
+   * `capabilities.messageTtl`. A message's own `expiration` property (ms, as a string) applies too; the
+   * shorter wins. Expired messages are never delivered; a requeued message keeps its original deadline.
+   */
   messageTtl?: number;
 }
 
@@ -78,6 +83,12 @@ export interface TransportCapabilities {
   readonly visibilityTimeout: boolean;
   /** Rejected messages can be kept in a dead-letter store and listed (`deadLetters()`). */
   readonly deadLetter: boolean;
+  /**
+   * Message TTL is enforced: a queue's `messageTtl` (AMQP x-message-ttl) and a message's `expiration`
+   * property; expired messages are dropped and never delivered. False on Redis (kombu's Redis transport
+   * has no message TTL): there only the worker's check of a task's `expires` applies.
+   */
+  readonly messageTtl: boolean;
 }
 
 export interface PublishOptions {

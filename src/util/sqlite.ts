@@ -44,6 +44,12 @@ export function openDatabase(path: string, busyTimeout: number): Database {
 /** A cell to wait on: a synchronous 10 ms pause between attempts (opening a database is synchronous). */
 const PAUSE = new Int32Array(new SharedArrayBuffer(4));
 
+/** Whether `err` is SQLite's "database or disk is full" (SQLITE_FULL, also as an extended code). */
+export function isDiskFull(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code === 'SQLITE_FULL' || code.startsWith('SQLITE_FULL_'));
+}
+
 /** Runs `fn` in a BEGIN IMMEDIATE transaction (takes the write lock up front, so no deadlock upgrades). */
 export function immediate<T>(db: Database, fn: () => T): T {
   return db.transaction(fn).immediate();

@@ -50,6 +50,7 @@ export class AmqpTransport implements Transport {
     crossProcess: true,
     visibilityTimeout: false,
     deadLetter: true,
+    messageTtl: true,
   };
   private readonly session: AmqpSession;
   private readonly publisher: Publisher;

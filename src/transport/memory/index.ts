@@ -2,7 +2,8 @@
  * memory:// — a whole broker inside one process, for tests and single-process apps.
  *
  * Features: direct, topic and fanout exchanges (through the virtual router), priorities (higher first),
- * prefetch, ack / reject / requeue, a dead-letter list. Nothing is persistent or shared between processes.
+ * prefetch, ack / reject / requeue, a dead-letter list, message TTL (a queue's `messageTtl` and a message's
+ * `expiration`: expired messages are dropped). Nothing is persistent or shared between processes.
  * Connection string: `memory://` (anything after the scheme names a separate broker inside the app).
  * Options: `visibilityTimeout` (ms, default 1 h).
  *
@@ -32,6 +33,8 @@ function goesBefore(a: Stored, b: Stored): boolean {
 class ReadyQueue {
   private items: (Stored | undefined)[] = [];
   private head = 0;
+  /** Queued messages with a deadline (`expiresAt`): only then does `dropExpired` walk the queue. */
+  private expiring = 0;
 
   get length(): number {
     return this.items.length - this.head;
@@ -45,6 +48,7 @@ class ReadyQueue {
     if (this.head >= this.items.length) return undefined;
     const msg = this.items[this.head];
     this.items[this.head++] = undefined;
+    if (msg?.expiresAt !== undefined) this.expiring--;
     if (this.head === this.items.length) {
       this.items = [];
       this.head = 0;
@@ -61,6 +65,7 @@ class ReadyQueue {
    * walk over everything queued after it.
    */
   insert(msg: Stored): void {
+    if (msg.expiresAt !== undefined) this.expiring++;
     const q = this.items;
     if (q.length === this.head || !goesBefore(msg, q[q.length - 1] as Stored)) {
       q.push(msg);
@@ -79,12 +84,26 @@ class ReadyQueue {
     }
     q.splice(lo, 0, msg);
   }
+
+  /** Takes the expired messages at the head away (what a claim would otherwise hand out first). */
+  dropExpiredHead(now: number): void {
+    for (let h = this.peek(); h?.expiresAt !== undefined && h.expiresAt < now; h = this.peek()) this.take();
+  }
+
+  /** Removes every expired message, wherever it is queued (O(n), and only while some message has a deadline). */
+  dropExpired(now: number): void {
+    if (this.expiring === 0) return;
+    const kept = this.items.slice(this.head).filter((m) => !(m && m.expiresAt !== undefined && m.expiresAt < now));
+    this.items = kept;
+    this.head = 0;
+    this.expiring = kept.filter((m) => m?.expiresAt !== undefined).length;
+  }
 }
 
 class MemoryStore implements VirtualStore {
   readonly capabilities = {
     name: 'memory', fanout: true, topic: true, fanoutPatterns: false, priority: 'higher-first', persistent: false,
-    crossProcess: false, visibilityTimeout: true, deadLetter: true,
+    crossProcess: false, visibilityTimeout: true, deadLetter: true, messageTtl: true,
   } as const;
   readonly keepsObjects = true;
   private readonly exchanges = new Map<string, ExchangeDeclaration>();
@@ -94,6 +113,8 @@ class MemoryStore implements VirtualStore {
   private readonly held = new Map<string, Stored>();
   private readonly dead: StoredDeadLetter[] = [];
   private readonly listeners = new Set<() => void>();
+  /** Queues declared with `messageTtl` (x-message-ttl): the TTL in ms. */
+  private readonly ttls = new Map<string, number>();
   /** Queues declared with `expires`: their period and last use. */
   private readonly expiring = new Map<string, { expires: number; usedAt: number }>();
   private seq = 0;
@@ -113,6 +134,8 @@ class MemoryStore implements VirtualStore {
   declareQueue(q: QueueDeclaration): void {
     if (!this.ready.has(q.name)) this.ready.set(q.name, new ReadyQueue());
     if (q.expires && q.expires > 0) this.expiring.set(q.name, { expires: q.expires, usedAt: this.now() });
+    if (q.messageTtl !== undefined && q.messageTtl >= 0) this.ttls.set(q.name, q.messageTtl);
+    else this.ttls.delete(q.name);
   }
   touchQueues(names: readonly string[], at: number): string[] {
     const missing: string[] = [];
@@ -130,6 +153,7 @@ class MemoryStore implements VirtualStore {
   }
   deleteQueue(name: string): void {
     this.expiring.delete(name);
+    this.ttls.delete(name);
     this.ready.delete(name);
     for (const [tag, h] of this.held) if (h.queue === name) this.held.delete(tag);
     for (const [ex, list] of this.bindingsOf) this.bindingsOf.set(ex, list.filter((b) => b.queue !== name));
@@ -149,8 +173,11 @@ class MemoryStore implements VirtualStore {
 
   put(items: readonly PutItem[]): void {
     // The items are the transport's own, made for this put: completed in place rather than copied.
+    const now = this.now();
     for (const item of items) {
       const msg = item as Stored;
+      const ttl = this.ttls.get(msg.queue);
+      if (ttl !== undefined) msg.expiresAt = Math.min(msg.expiresAt ?? Infinity, now + ttl);
       msg.seq = this.seq++;
       msg.redelivered = false;
       msg.owner = undefined;
@@ -174,6 +201,7 @@ class MemoryStore implements VirtualStore {
       let best: ReadyQueue | undefined;
       for (const name of queues) {
         const q = this.ready.get(name);
+        q?.dropExpiredHead(now);
         const head = q?.peek();
         const cur = best?.peek();
         if (head && (!cur || head.priority > cur.priority || (head.priority === cur.priority && head.seq < cur.seq))) best = q;
@@ -232,7 +260,9 @@ class MemoryStore implements VirtualStore {
   info(queue: string): QueueInfo {
     let unacked = 0;
     for (const h of this.held.values()) if (h.queue === queue) unacked++;
-    return { name: queue, messages: this.ready.get(queue)?.length ?? 0, unacked };
+    const ready = this.ready.get(queue);
+    ready?.dropExpired(this.now());
+    return { name: queue, messages: ready?.length ?? 0, unacked };
   }
   listQueues(): QueueInfo[] { return [...this.ready.keys()].sort().map((q) => this.info(q)); }
   deadLetters(limit: number): StoredDeadLetter[] { return this.dead.slice(0, limit); }

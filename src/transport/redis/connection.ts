@@ -5,13 +5,15 @@
  */
 import type { RedisOptions } from 'ioredis';
 import { TransportError } from '../../errors.js';
-import { clientOptions, connectClient, loadDriver, redisOptions, type RedisClient, type RedisRole } from '../../util/redis.js';
+import { clientOptions, connectClient, loadDriver, redisOptions, startHealthCheck, type RedisClient, type RedisRole } from '../../util/redis.js';
 
 export type { RedisClient };
 
 export interface ParsedRedisUrl {
   options: RedisOptions;
   db: number;
+  /** Health-check PING period in ms on every broker connection (0: none); see startHealthCheck. */
+  healthCheck?: number;
 }
 
 const ROLE: RedisRole = { label: 'Redis broker', error: (message, cause) => new TransportError(message, { cause }) };
@@ -28,5 +30,6 @@ export async function connectRedis(url: string, parsed: ParsedRedisUrl, name: st
   // Commands wait through an outage (no per-command retry limit): a claim or publish resumes after it.
   const client = new Redis({ ...clientOptions(parsed.options, name), maxRetriesPerRequest: null, enableAutoPipelining: false });
   await connectClient(client, url, ROLE);
+  startHealthCheck(client, parsed.healthCheck ?? 0, ROLE.label);
   return client;
 }

@@ -3,6 +3,8 @@
  * the same queues with celeriac.
  *
  * Features
+ * - No message TTL (kombu's Redis transport has none): a queue's messageTtl and a message's expiration are
+ *   carried but not enforced (capabilities.messageTtl = false); the worker still revokes an expired task.
  * - Queues are lists named after the queue; producers LPUSH, consumers take from the right (FIFO).
  * - Priorities as kombu emulates them: steps 0/3/6/9, one list per step (`<queue>\x06\x16<step>`, step 0 is
  *   the bare name); a message goes to the highest step not above its priority, and LOWER steps are consumed
@@ -36,12 +38,21 @@
  *   visibilityTimeout / visibility_timeout   ms before an unacked message is restored (default 3 600 000)
  *   keyPrefix / global_keyprefix             prefix of every key and channel (kombu's global_keyprefix)
  *   pollInterval / poll_interval             safety-net poll, ms (default 1000)
+ *   healthCheckInterval / health_check_interval  seconds (default 25, kombu's; 0 = off): every connection
+ *                                            (commands and the waiting one) is PINGed this often; no reply
+ *                                            within as long again and the socket is dropped and reconnected,
+ *                                            so a silent partition is noticed (and logged by the worker)
+ *                                            within twice this, not hung on for ever
  */
+import { ConfigError } from '../../errors.js';
 import { VirtualTransport } from '../virtual/base.js';
 import { urlQuery } from '../../util/url.js';
 import type { TransportFactory, TransportOptions } from '../types.js';
 import { parseRedisUrl } from './connection.js';
 import { RedisStore } from './store.js';
+
+/** kombu's default health_check_interval, seconds. */
+const DEFAULT_HEALTH_CHECK_S = 25;
 
 /** The URL's query string first: it names this broker's options, over `brokerOptions` and the app's settings. */
 function option(options: TransportOptions, query: Record<string, string>, camel: string, snake: string): unknown {
@@ -53,7 +64,13 @@ export const createTransport: TransportFactory = (url: string, options: Transpor
   const num = (v: unknown): number | undefined => (v === undefined || v === '' || !Number.isFinite(Number(v)) ? undefined : Number(v));
   const visibilityTimeout = num(option(options, query, 'visibilityTimeout', 'visibility_timeout')) ?? options.visibilityTimeout ?? 3_600_000;
   const keyPrefix = String(option(options, query, 'keyPrefix', 'global_keyprefix') ?? '');
-  const store = new RedisStore(url, parseRedisUrl(url, (name) => option(options, query, name, name)), { keyPrefix, visibilityTimeout });
+  const parsed = parseRedisUrl(url, (name) => option(options, query, name, name));
+  const healthCheck = option(options, query, 'healthCheckInterval', 'health_check_interval');
+  if (healthCheck !== undefined && healthCheck !== '' && !(Number.isFinite(Number(healthCheck)) && Number(healthCheck) >= 0)) {
+    throw new ConfigError(`healthCheckInterval (health_check_interval) must be a number of seconds >= 0 (0 turns the health check off), not '${String(healthCheck)}'`);
+  }
+  parsed.healthCheck = (healthCheck === undefined || healthCheck === '' ? DEFAULT_HEALTH_CHECK_S : Number(healthCheck)) * 1000;
+  const store = new RedisStore(url, parsed, { keyPrefix, visibilityTimeout });
   const transport = new VirtualTransport(url, store, {
     visibilityTimeout,
     pollInterval: num(option(options, query, 'pollInterval', 'poll_interval')) ?? 1000,

@@ -78,7 +78,7 @@ export interface RedisStoreOptions {
 export class RedisStore implements VirtualStore, RideCarrier {
   readonly capabilities: TransportCapabilities = {
     name: 'redis', fanout: true, topic: true, fanoutPatterns: true, priority: 'lower-first', persistent: true,
-    crossProcess: true, visibilityTimeout: true, deadLetter: true,
+    crossProcess: true, visibilityTimeout: true, deadLetter: true, messageTtl: false,
   };
   now: () => number = Date.now;
   readonly keys: RedisKeys;

@@ -3,7 +3,8 @@
  * of worker and producer processes on one machine. No server to install.
  *
  * Features: direct, topic and fanout exchanges (virtual router), priorities (higher first), prefetch,
- * ack / reject / requeue, a dead-letter table, visibility timeout. A claim is one UPDATE ... RETURNING, so a
+ * ack / reject / requeue, a dead-letter table, visibility timeout, message TTL (a queue's `messageTtl` and a
+ * message's `expiration`: an expired message is never taken and is deleted by a claimer's sweep). A claim is one UPDATE ... RETURNING, so a
  * message is taken by exactly one consumer; it stays invisible to the others until it is acked, handed
  * back, or its visibility timeout passes. A consumer whose process died on this host (kill -9) is
  * detected through its pid and its messages are handed back at once; otherwise after the timeout.

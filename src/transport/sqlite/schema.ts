@@ -1,5 +1,13 @@
 /** The broker's tables in the SQLite file. Created idempotently by whichever process opens the file first. */
 
+/** Columns added since the first release, as [table, column, definition]: added to older files on open. */
+export const MIGRATE: readonly (readonly [string, string, string])[] = [['celeriac_messages', 'expires_at', 'INTEGER']];
+
+/** Indexes on migrated columns, made once MIGRATE ran. Messages with a deadline, for the TTL sweep. */
+export const AFTER_MIGRATE = `
+CREATE INDEX IF NOT EXISTS celeriac_messages_expiry ON celeriac_messages (expires_at) WHERE expires_at IS NOT NULL;
+`;
+
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS celeriac_messages (
   id          INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -9,7 +17,8 @@ CREATE TABLE IF NOT EXISTS celeriac_messages (
   envelope    TEXT    NOT NULL,
   visible_at  INTEGER NOT NULL,            -- ready: when it was stored; held: when its hold runs out
   owner       TEXT,                        -- consumer holding it, NULL when ready
-  redelivered INTEGER NOT NULL DEFAULT 0
+  redelivered INTEGER NOT NULL DEFAULT 0,
+  expires_at  INTEGER                      -- message TTL: dropped, never delivered, once this (ms) has passed
 );
 -- Ready messages only: a claim never walks past held ones.
 CREATE INDEX IF NOT EXISTS celeriac_messages_ready ON celeriac_messages (queue, priority DESC, id) WHERE owner IS NULL;

@@ -36,6 +36,17 @@ export interface VirtualTransportOptions {
   maxMessageSize?: number;
 }
 
+/**
+ * A message's own TTL in ms: its AMQP `expiration` property, a non-negative integer as a string (kombu sends
+ * a task's `expires` so). Anything else is no TTL, as RabbitMQ would refuse it rather than guess.
+ */
+export function messageExpiration(message: RawMessage): number | undefined {
+  const raw = message.properties.expiration;
+  if (raw === undefined || raw === null || String(raw).trim() === '') return undefined;
+  const ms = Number(raw);
+  return Number.isFinite(ms) && ms >= 0 ? ms : undefined;
+}
+
 export class VirtualTransport implements Transport {
   readonly capabilities: TransportCapabilities;
   readonly visibilityTimeout: number;
@@ -166,12 +177,16 @@ export class VirtualTransport implements Transport {
     return (await this.routeTo(options)).map((queue) => this.copy(message, info, queue));
   }
 
-  /** One stored copy of `message` for `queue`, with its own delivery tag. */
+  /** One stored copy of `message` for `queue`, with its own delivery tag (and deadline, from `expiration`). */
   private copy(message: RawMessage, info: DeliveryInfo, queue: string): PutItem {
     const priority = message.properties.priority ?? 0;
     const tag = uuid();
-    if (this.store.keepsObjects) return { queue, tag, priority, envelope: '', decoded: { message, deliveryInfo: info, deliveryTag: tag, redelivered: false } };
-    return { queue, tag, priority, envelope: encodeEnvelope(message, info, tag) };
+    const item: PutItem = this.store.keepsObjects
+      ? { queue, tag, priority, envelope: '', decoded: { message, deliveryInfo: info, deliveryTag: tag, redelivered: false } }
+      : { queue, tag, priority, envelope: encodeEnvelope(message, info, tag) };
+    const ttl = messageExpiration(message);
+    if (ttl !== undefined && this.capabilities.messageTtl) item.expiresAt = this.clock.now() + ttl;
+    return item;
   }
 
   async publish(message: RawMessage, options: PublishOptions): Promise<void> {

@@ -61,6 +61,12 @@ export class VirtualConsumer implements Consumer {
   /** Acks not yet sent, and ack writes in flight (close() waits for both). */
   private acks: AckBatch | undefined;
   private readonly ackWrites = new Set<Promise<void>>();
+  /**
+   * Acks the store refused (connection lost, disk full): written again on every poll until they go through,
+   * and kept invisible meanwhile, so a finished task is not delivered again once its hold would lapse.
+   */
+  private readonly unsentAcks = new Set<string>();
+  private retryingAcks = false;
 
   constructor(
     private readonly transport: ConsumerHost,
@@ -116,6 +122,7 @@ export class VirtualConsumer implements Consumer {
     const pending = this.takeAcks();
     if (pending) this.writeAcks(pending);
     await Promise.all([...this.ackWrites]);
+    await this.retryAcks();
     // Hand back by owner, not by tag: a tag whose visibility lapsed may be another consumer's by now.
     this.held.clear();
     await this.transport.store.release(this.owner);
@@ -124,7 +131,10 @@ export class VirtualConsumer implements Consumer {
 
   /** Fallback poll: catches messages whose visibility ran out and stores that cannot signal. */
   private armPoll(): void {
-    this.pollTimer = setInterval(() => this.wake(), this.transport.pollInterval);
+    this.pollTimer = setInterval(() => {
+      void this.retryAcks();
+      this.wake();
+    }, this.transport.pollInterval);
     this.pollTimer.unref();
   }
 
@@ -134,9 +144,9 @@ export class VirtualConsumer implements Consumer {
     // (Capped at setInterval's largest delay, about 24.8 days.)
     const every = Math.min(2 ** 31 - 1, Math.max(1, Math.floor(this.transport.visibilityTimeout / 3)));
     this.keepAliveTimer = setInterval(() => {
-      if (this.held.size === 0) return;
+      if (this.held.size === 0 && this.unsentAcks.size === 0) return;
       const until = this.transport.clock.now() + this.transport.visibilityTimeout;
-      Promise.resolve(this.transport.store.extend([...this.held], until)).catch((e: unknown) => this.reportError(e));
+      Promise.resolve(this.transport.store.extend([...this.held, ...this.unsentAcks], until)).catch((e: unknown) => this.reportError(e));
     }, every);
     this.keepAliveTimer.unref();
   }
@@ -211,6 +221,7 @@ export class VirtualConsumer implements Consumer {
       batch.resolve();
       return claimed;
     } catch (err) {
+      for (const t of batch.tags) this.unsentAcks.add(t);
       batch.reject(err);
       throw err;
     }
@@ -298,10 +309,29 @@ export class VirtualConsumer implements Consumer {
           batch.resolve();
           this.wake();
         },
-        (err: unknown) => batch.reject(err),
+        (err: unknown) => {
+          for (const t of batch.tags) this.unsentAcks.add(t);
+          batch.reject(err);
+        },
       );
     this.ackWrites.add(write);
     void write.finally(() => this.ackWrites.delete(write));
+  }
+
+  /** Writes the acks the store refused before; those it refuses again wait for the next poll. */
+  private async retryAcks(): Promise<void> {
+    if (this.unsentAcks.size === 0 || this.retryingAcks) return;
+    this.retryingAcks = true;
+    const tags = [...this.unsentAcks];
+    try {
+      await this.transport.store.ack(tags, this.owner);
+      for (const t of tags) this.unsentAcks.delete(t);
+      this.wake();
+    } catch {
+      // Still refused (the error was reported with the first attempt): tried again on the next poll.
+    } finally {
+      this.retryingAcks = false;
+    }
   }
 
   private reportError(err: unknown): void {

@@ -20,6 +20,11 @@ export interface PutItem {
   /** Delivery tag, unique per message. */
   tag: string;
   priority: number;
+  /**
+   * From the message's `expiration` property: ms since the epoch after which it is dropped, never delivered.
+   * Stores with `capabilities.messageTtl` also apply the queue's `messageTtl` at put (the earlier deadline wins).
+   */
+  expiresAt?: number;
 }
 
 export interface ClaimedMessage {

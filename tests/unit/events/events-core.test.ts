@@ -37,7 +37,7 @@ async function monitor(connection: () => Promise<Transport>, routingKey?: string
 }
 
 describe('the celeryev exchange', () => {
-  const caps = (c: Partial<TransportCapabilities>): TransportCapabilities => ({ name: 'x', fanout: true, topic: true, fanoutPatterns: false, priority: 'none', persistent: false, crossProcess: false, visibilityTimeout: false, deadLetter: false, ...c });
+  const caps = (c: Partial<TransportCapabilities>): TransportCapabilities => ({ name: 'x', fanout: true, topic: true, fanoutPatterns: false, priority: 'none', persistent: false, crossProcess: false, visibilityTimeout: false, deadLetter: false, messageTtl: false, ...c });
   it('is a durable topic exchange, fanout where fanout filters by pattern (kombu Redis)', () => {
     expect(eventExchange(caps({}))).toEqual({ name: 'celeryev', type: 'topic', durable: true, autoDelete: false });
     expect(eventExchange(caps({ fanoutPatterns: true })).type).toBe('fanout');
