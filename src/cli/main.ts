@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 /** The `celeriac` command: one sub-command per file; bad arguments exit 2 with a message. */
+// First: the worker's V8 heap flags must be set before the other modules load.
+import './worker-heap.js';
 import { CommanderError } from 'commander';
 import { CeleriacError } from '../index.js';
 import { buildProgram } from './program.js';
