@@ -24,4 +24,12 @@ export function workerHeapFlags(argv: readonly string[], nodeFlags: string): str
   return LEAN_HEAP_FLAGS.filter((f) => !f.unless.test(nodeFlags)).map((f) => f.flag);
 }
 
-for (const flag of workerHeapFlags(process.argv, `${process.execArgv.join(' ')} ${process.env['NODE_OPTIONS'] ?? ''}`)) setFlagsFromString(flag);
+/**
+ * Sets them for this process. Called again after the TypeScript loader is registered (`load-app.ts`): starting
+ * its hooks thread puts V8's flags back to the command line's, and the young generation would grow to 2 × 16 MiB.
+ */
+export function applyWorkerHeapFlags(): void {
+  for (const flag of workerHeapFlags(process.argv, `${process.execArgv.join(' ')} ${process.env['NODE_OPTIONS'] ?? ''}`)) setFlagsFromString(flag);
+}
+
+applyWorkerHeapFlags();
