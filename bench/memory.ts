@@ -16,7 +16,7 @@
  *
  * Knobs (flags, or env BENCH_MEMORY_<NAME>): --n 1000000  --c 50  --batch 1000  --brokers redis,sqlite
  *   --worker-app bench/worker-app.ts  --worker-node-args '...'  --peak  --peak-only  --peak-n 20000
- *   --peak-repeats 2  --anchors DIR (default $TMPDIR/celeriac-anchors)  --sample-ms 500
+ *   --peak-repeats 2  --anchors DIR (default $TMPDIR/celeriac-anchors)  --sample-ms 500  --out memory-latest.json
  * Writes bench/results/memory-latest.json (samples included).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -416,7 +416,7 @@ async function main(): Promise<void> {
   }
   process.stdout.write(`${lines.join('\n')}\n`);
   mkdirSync(RESULTS_DIR, { recursive: true });
-  writeFileSync(join(RESULTS_DIR, 'memory-latest.json'), JSON.stringify({ at: new Date().toISOString(), load, n: N, c: C, app: WORKER_APP, rows, peaks, samples }, null, 1));
+  writeFileSync(join(RESULTS_DIR, flag('out') ?? 'memory-latest.json'), JSON.stringify({ at: new Date().toISOString(), load, n: N, c: C, app: WORKER_APP, rows, peaks, samples }, null, 1));
 }
 
 await main();
