@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Celeriac } from '../index.js';
 import { UsageError } from './usage.js';
+import { applyWorkerHeapFlags } from './worker-heap.js';
 
 function isApp(v: unknown): v is Celeriac {
   return v instanceof Celeriac || (typeof v === 'object' && v !== null && 'tasks' in v && 'connection' in v && 'producer' in v);
@@ -23,6 +24,7 @@ export async function loadAppModule(spec: string | undefined): Promise<{ app: Ce
   if (/\.[mc]?tsx?$/.test(path)) {
     const { register } = await import('tsx/esm/api');
     register();
+    applyWorkerHeapFlags();
   }
   const mod = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
   const candidates = exportName ? [mod[exportName]] : [mod['app'], mod['default'], (mod['default'] as Record<string, unknown> | undefined)?.['app']];

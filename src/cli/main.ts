@@ -1,79 +1,15 @@
 #!/usr/bin/env node
 /** The `celeriac` command: one sub-command per file; bad arguments exit 2 with a message. */
-import { readFileSync } from 'node:fs';
-import { Command, CommanderError } from 'commander';
+// First: the worker's V8 heap flags must be set before the other modules load.
+import './worker-heap.js';
+import { CommanderError } from 'commander';
 import { CeleriacError } from '../index.js';
-import { registerAmqp } from './amqp.js';
-import { registerBeat } from './beat.js';
-import { registerCall } from './call.js';
-import { registerControl } from './control.js';
-import { registerDashboard } from './dashboard.js';
-import { registerEvents } from './events.js';
-import { registerGateway } from './gateway.js';
-import { registerGraph } from './graph.js';
-import { registerInspect } from './inspect.js';
-import { registerStatus } from './status.js';
-import { registerList } from './list.js';
-import { registerMigrate } from './migrate.js';
-import { registerMulti } from './multi.js';
-import { registerLogtool } from './logtool.js';
-import { registerNs } from './ns.js';
-import { registerPurge } from './purge.js';
-import { registerReport } from './report.js';
-import { registerResult } from './result.js';
-import { registerRpc } from './rpc.js';
-import { registerServe } from './serve.js';
-import { registerStubs } from './stubs.js';
-import { registerShell } from './shell.js';
-import { registerUpgrade } from './upgrade.js';
+import { buildProgram } from './program.js';
 import { UsageError } from './usage.js';
-import { registerWorker } from './worker.js';
-
-const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-
-export function buildProgram(): Command {
-  const program = new Command('celeriac')
-    .description('Distributed task queue, RPC and remote objects for TypeScript, wire-compatible with Python Celery')
-    .version(pkg.version, '-V, --version')
-    .showHelpAfterError('(run with --help for usage)')
-    .exitOverride();
-  registerWorker(program);
-  registerCall(program);
-  registerResult(program);
-  registerPurge(program);
-  registerList(program);
-  registerBeat(program);
-  registerInspect(program);
-  registerControl(program);
-  registerStatus(program);
-  registerEvents(program);
-  registerDashboard(program);
-  registerServe(program);
-  registerRpc(program);
-  registerGateway(program);
-  registerNs(program);
-  registerStubs(program);
-  registerMulti(program);
-  registerShell(program);
-  registerAmqp(program);
-  registerMigrate(program);
-  registerReport(program);
-  registerLogtool(program);
-  registerUpgrade(program);
-  registerGraph(program);
-  const override = (cmds: readonly Command[]): void => {
-    for (const cmd of cmds) {
-      cmd.exitOverride();
-      override(cmd.commands);
-    }
-  };
-  override(program.commands);
-  return program;
-}
 
 export async function main(argv: string[] = process.argv): Promise<number> {
   try {
-    await buildProgram().parseAsync(argv);
+    await (await buildProgram(argv)).parseAsync(argv);
     return Number(process.exitCode ?? 0);
   } catch (err) {
     if (err instanceof CommanderError) {

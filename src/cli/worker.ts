@@ -35,6 +35,7 @@ interface WorkerFlags {
   pidfile?: string;
   metrics?: string;
   poolRestarts?: boolean;
+  nodeHeap?: boolean;
 }
 
 const POOLS = ['async', 'threads', 'processes'] as const;
@@ -112,6 +113,7 @@ export function registerWorker(program: Command): void {
     .option('--without-gossip', "do not follow the other workers' events nor take part in elections")
     .option('--heartbeat-interval <seconds>', 'seconds between worker-heartbeat events (default 2)')
     .option('--metrics <[host]:port>', 'serve Prometheus metrics at http://host:port/metrics (:9808 binds 127.0.0.1; 0.0.0.0:9808 every interface)')
+    .option('--node-heap', "keep Node's V8 heap defaults (young generation up to 2 x 16 MiB); by default a worker runs with a small young generation and an old one that grows by 20 %, about half the RSS")
     .option('--pidfile <file>', 'write the pid to this file while running (refused if it names a running worker; a stale one is replaced)')
     .action(async (flags: WorkerFlags) => {
       let level = flags.loglevel.toLowerCase();
