@@ -161,12 +161,14 @@ export function registerWorker(program: Command): void {
           void worker.stop({ cold: true });
         }
       };
+      // Listened to before start: a signal during start-up stops the worker as soon as it has started.
+      const stopped = new Promise<void>((resolve) => worker.once('stopped', resolve));
       process.on('SIGTERM', onSignal);
       process.on('SIGINT', onSignal);
       process.stdout.write(banner(app, worker, version));
       await beat?.open(); // a backend that cannot hold the lease fails here, before the worker starts
       await worker.start();
-      await beat?.start();
+      if (worker.status === 'running') await beat?.start();
       let metrics: WorkerMetrics | undefined;
       if (metricsAt) {
         // prom-client is loaded only for workers that serve metrics.
@@ -178,8 +180,8 @@ export function registerWorker(program: Command): void {
         });
         logger.info('metrics at %s', metrics.url);
       }
-      process.stdout.write(`${worker.hostname} ready.\n`);
-      await new Promise<void>((resolve) => worker.once('stopped', resolve));
+      if (worker.status === 'running') process.stdout.write(`${worker.hostname} ready.\n`);
+      await stopped;
       await metrics?.close();
       await beat?.stop();
       await app.close();

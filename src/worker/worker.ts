@@ -45,6 +45,8 @@ export class Worker extends WorkerControls<WorkerEvents> {
   readonly concurrency: number;
   readonly prefetch: number;
   status: WorkerStatus = 'new';
+  /** Settles when start() has finished (or failed): a stop during start-up waits for it. */
+  private booting: Promise<void> | undefined;
   /** Whether task messages are acked after the run (a task's own acksLate wins for that task). */
   readonly acksLate: boolean;
   private transport: Transport | undefined;
@@ -117,8 +119,16 @@ export class Worker extends WorkerControls<WorkerEvents> {
   }
 
   async start(): Promise<this> {
+    if (this.status === 'stopped' && this.stopping) return this; // stopped before it started: nothing to start
     if (this.status !== 'new') throw new Error(`worker ${this.hostname} was already started`);
     this.status = 'starting';
+    const booted = this.boot();
+    this.booting = booted.then(() => undefined, () => undefined);
+    await booted;
+    return this;
+  }
+
+  private async boot(): Promise<void> {
     const transport = (this.transport = await this.app.connection());
     const backend: ResultBackend = await this.app.resultBackend();
     const results = (this.results = new ResultWriter(backend, this.app.conf, this.hostname, this.logger));
@@ -157,7 +167,6 @@ export class Worker extends WorkerControls<WorkerEvents> {
     this.keepAlive = setInterval(() => undefined, 1 << 30);
     this.logger.info('%s ready: consuming %s', this.hostname, this.queues.join(', '));
     this.emit('ready');
-    return this;
   }
 
   private onMessage(delivery: Delivery): void {
@@ -392,8 +401,11 @@ export class Worker extends WorkerControls<WorkerEvents> {
   private async halt(): Promise<void> {
     if (this.status === 'new') {
       this.status = 'stopped';
+      this.emit('stopped');
       return;
     }
+    // Stopped while starting (a signal during start-up): let the start finish, then stop what it started.
+    if (this.status === 'starting') await this.booting;
     this.status = 'stopping';
     const consumer = this.consumer;
     for (const q of [...(consumer?.queues ?? [])]) await consumer?.cancel(q);
