@@ -16,10 +16,11 @@ export const APP = `${ROOT}tests/fixtures/apps/fault-tasks.ts`;
 /** Tasks of the worker-kill scenario (CELERIAC_FAULT_TASKS overrides, for a longer run). */
 export const TASKS = Number(process.env['CELERIAC_FAULT_TASKS'] ?? 10_000);
 /**
- * Tasks of the pool-child scenario (CELERIAC_FAULT_CHILD_TASKS overrides): fewer, as every task crosses to a
- * child process and back, 20 to 100 a second with 4 children on a loaded 2-core machine.
+ * Tasks of the pool-child scenario (CELERIAC_FAULT_CHILD_TASKS overrides), and how long each sleeps
+ * (CELERIAC_FAULT_CHILD_MS): short, as every task crosses to a child process and back.
  */
-export const CHILD_TASKS = Number(process.env['CELERIAC_FAULT_CHILD_TASKS'] ?? 1_000);
+export const CHILD_TASKS = Number(process.env['CELERIAC_FAULT_CHILD_TASKS'] ?? 10_000);
+const CHILD_TASK_MS = Number(process.env['CELERIAC_FAULT_CHILD_MS'] ?? 2);
 /** Messages a worker holds per slot (the CLI's default): a killed worker holds at most concurrency x this. */
 const MULTIPLIER = 4;
 
@@ -327,7 +328,7 @@ export interface KillChildrenOptions {
 export async function killChildren(broker: Broker, options: KillChildrenOptions = {}): Promise<Figures> {
   const c = options.concurrency ?? 4;
   const kills = options.kills ?? 3;
-  const s = new Scenario(broker, 'child', CHILD_TASKS, options.taskMs ?? 20);
+  const s = new Scenario(broker, 'child', CHILD_TASKS, options.taskMs ?? CHILD_TASK_MS);
   const killed: number[] = [];
   let hits = 0;
   try {
