@@ -14,14 +14,17 @@
  * between points; SQLite is a new file per point in a temporary folder.
  *
  * The plan changes one factor at a time around a base point (Q = 1, W = 1):
- *   tasks queued  10^4, 10^5, 10^6           (--quick: 10^3, 10^4, 3*10^4)
- *   queues        1, 10, 100 at N = 10^5      (--quick: at N = 10^4)
- *   workers       1, 2, 4   at N = 10^5      (--quick: at N = 10^4)
+ *   tasks queued  10^4, 10^5, 10^6           (--quick: 10^3, 3*10^3, 10^4)
+ *   queues        1, 10, 100 at N = 10^5      (--quick: at N = 3*10^3)
+ *   workers       1, 2, 4   at N = 10^5      (--quick: at N = 3*10^3)
+ * Each broker first runs one unrecorded warm-up point (2,000 tasks) so the producer is JIT-compiled.
  * Knobs: --brokers redis,sqlite  --concurrency 50  --plot <png path> (default docs/scale.png, --quick:
- * bench/results/scale-quick.png). Prints a Markdown table; raw records go to bench/results/scale-latest.json.
+ * bench/results/scale-quick.png)  --out <json> (default bench/results/scale-latest.json)  --from a.json,b.json
+ * (measure nothing: merge the records of earlier runs, e.g. one per broker, into one table and plot).
+ * Prints a Markdown table; raw records go to the --out file.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -43,6 +46,8 @@ const BROKERS = flag('brokers', 'redis,sqlite').split(',');
 for (const b of BROKERS) if (b !== 'redis' && b !== 'sqlite') throw new Error(`--brokers: unknown broker '${b}'; use redis and/or sqlite (e.g. --brokers redis,sqlite)`);
 const CONCURRENCY = Number(flag('concurrency', '50'));
 const PLOT = flag('plot', QUICK ? join(RESULTS, 'scale-quick.png') : join(ROOT, 'docs', 'scale.png'));
+const OUT = flag('out', join(RESULTS, 'scale-latest.json'));
+const FROM = flag('from', '');
 const BATCH = 1000;
 const TASK = 'scale.noop';
 
@@ -63,8 +68,8 @@ export interface ScaleRec extends Point {
 }
 
 function plan(): Point[] {
-  const sizes = QUICK ? [1_000, 10_000, 30_000] : [10_000, 100_000, 1_000_000];
-  const mid = QUICK ? 10_000 : 100_000;
+  const sizes = QUICK ? [1_000, 3_000, 10_000] : [10_000, 100_000, 1_000_000];
+  const mid = QUICK ? 3_000 : 100_000;
   return [
     ...sizes.map((n) => ({ factor: 'tasks' as const, n, queues: 1, workers: 1 })),
     ...[1, 10, 100].map((queues) => ({ factor: 'queues' as const, n: mid, queues, workers: 1 })),
@@ -174,7 +179,22 @@ function table(recs: ScaleRec[]): string {
   return ['| broker | varied | tasks queued | queues | worker processes | enqueue tasks/s | enqueue CPU µs/task | drain tasks/s | drain CPU µs/task |', '|---|---|---:|---:|---:|---:|---:|---:|---:|', ...rows].join('\n');
 }
 
+function output(recs: ScaleRec[], meta: { at: string; quick: boolean }): void {
+  const points: PlotPoint[] = recs.map((r) => ({ series: r.broker, factor: r.factor, x: r.factor === 'tasks' ? r.n : r.factor === 'queues' ? r.queues : r.workers, perSecond: r.drain_per_s, cpuUs: r.drain_cpu_us, enqueuePerSecond: r.enqueue_per_s, enqueueCpuUs: r.enqueue_cpu_us }));
+  mkdirSync(dirname(PLOT), { recursive: true });
+  writeFileSync(PLOT, renderScalePlot(points, { title: `celeriac: how cost grows (worker -c ${CONCURRENCY}, no-op tasks${meta.quick ? ', --quick' : ''})` }));
+  process.stdout.write(`\n${table(recs)}\n\nrun of ${meta.at}; plot: ${relative(ROOT, PLOT)}\n`);
+}
+
 async function main(): Promise<void> {
+  if (FROM) {
+    const runs = FROM.split(',').map((f) => JSON.parse(readFileSync(f, 'utf8')) as { at: string; quick: boolean; recs: ScaleRec[] });
+    output(
+      runs.flatMap((r) => r.recs),
+      { at: runs.map((r) => r.at).join(', '), quick: runs.some((r) => r.quick) },
+    );
+    return;
+  }
   const port = await freePort();
   const redis = privateRedis(port);
   await redis.start();
@@ -188,6 +208,7 @@ async function main(): Promise<void> {
   const started = new Date().toISOString();
   try {
     for (const broker of BROKERS) {
+      await measure(broker, { factor: 'tasks', n: 2_000, queues: 1, workers: 1 }, { counter, counterUrl, brokerPid, dir });
       for (const point of plan()) {
         const rec = await measure(broker, point, { counter, counterUrl, brokerPid, dir });
         recs.push(rec);
@@ -200,12 +221,9 @@ async function main(): Promise<void> {
     await redis.stop();
     rmSync(dir, { recursive: true, force: true });
   }
-  mkdirSync(RESULTS, { recursive: true });
-  writeFileSync(join(RESULTS, 'scale-latest.json'), JSON.stringify({ at: started, quick: QUICK, concurrency: CONCURRENCY, recs }, null, 2));
-  const points: PlotPoint[] = recs.map((r) => ({ series: r.broker, factor: r.factor, x: r.factor === 'tasks' ? r.n : r.factor === 'queues' ? r.queues : r.workers, perSecond: r.drain_per_s, cpuUs: r.drain_cpu_us, enqueuePerSecond: r.enqueue_per_s, enqueueCpuUs: r.enqueue_cpu_us }));
-  mkdirSync(dirname(PLOT), { recursive: true });
-  writeFileSync(PLOT, renderScalePlot(points, { title: `celeriac: how cost grows (worker -c ${CONCURRENCY}, no-op tasks${QUICK ? ', --quick' : ''})` }));
-  process.stdout.write(`\n${table(recs)}\n\nplot: ${relative(ROOT, PLOT)}\n`);
+  mkdirSync(dirname(OUT), { recursive: true });
+  writeFileSync(OUT, JSON.stringify({ at: started, quick: QUICK, concurrency: CONCURRENCY, recs }, null, 2));
+  output(recs, { at: started, quick: QUICK });
 }
 
 await main();
