@@ -35,8 +35,10 @@ function ticks(max: number, count = 5): number[] {
   const mag = 10 ** Math.floor(Math.log10(raw || 1));
   const step = ([1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? mag * 10) || 1;
   const out: number[] = [];
-  for (let v = 0; v <= max + step / 2; v += step) out.push(v);
-  return out;
+  for (let v = 0; ; v += step) {
+    out.push(v);
+    if (v >= max) return out;
+  }
 }
 
 export function scaleSvg(points: readonly PlotPoint[], opts: { title: string }): string {
