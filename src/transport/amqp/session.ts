@@ -8,6 +8,7 @@ import { TransportError } from '../../errors.js';
 import { backoffDelay } from '../../util/backoff.js';
 import { maskUrl } from '../../util/url.js';
 import { amqpError, type AmqpEndpoint } from './url.js';
+import { coalesceWrites } from './writes.js';
 
 /** Reconnect back-off, ms. */
 const RECONNECT = { base: 100, max: 5000, jitter: true } as const;
@@ -48,6 +49,7 @@ export class AmqpSession {
       // TCP_NODELAY: without it Nagle's algorithm holds small frames (acks, confirms) for tens of ms.
       { ...e.tls, noDelay: true, clientProperties: { product: 'celeriac', connection_name: `celeriac ${process.pid}` } },
     );
+    coalesceWrites(connection);
     connection.on('error', () => undefined); // 'close' follows and handles it
     connection.on('close', (err?: Error) => {
       if (this.current !== connection) return;
