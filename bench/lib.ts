@@ -70,3 +70,28 @@ export async function waitUntil(done: () => boolean, what: string, timeoutMs: nu
 }
 
 export const round = (x: number, digits = 0): number => Number(x.toFixed(digits));
+
+/** Least-squares slope of y over x (0 with fewer than two points). */
+export function slope(xs: readonly number[], ys: readonly number[]): number {
+  const n = xs.length;
+  if (n < 2) return 0;
+  const mx = xs.reduce((a, b) => a + b, 0) / n;
+  const my = ys.reduce((a, b) => a + b, 0) / n;
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < n; i++) {
+    num += ((xs[i] as number) - mx) * ((ys[i] as number) - my);
+    den += ((xs[i] as number) - mx) ** 2;
+  }
+  return den ? num / den : 0;
+}
+
+/** SIGTERM to a child process, SIGKILL after `graceMs` if it has not exited; resolves once it has. */
+export async function stopChild(child: import('node:child_process').ChildProcess, graceMs = 20_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await gone;
+  clearTimeout(timer);
+}

@@ -28,7 +28,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import { Redis } from 'ioredis';
 import { freePort } from '../tests/helpers/redis-server.js';
-import { sleep } from './lib.js';
+import { sleep, stopChild as stop, slope } from './lib.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const RESULTS_DIR = join(ROOT, 'bench', 'results');
@@ -85,15 +85,6 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => proces
 const exited = (c: ChildProcess): Promise<void> =>
   c.exitCode !== null || c.signalCode !== null ? Promise.resolve() : new Promise((resolve) => c.once('exit', () => resolve()));
 
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill('SIGTERM');
-  if (!(await Promise.race([exited(child).then(() => true), sleep(20_000, false, { ref: false })]))) {
-    child.kill('SIGKILL');
-    await exited(child);
-  }
-}
-
 /** A /proc status field (VmRSS, VmHWM) of one process in MiB (NaN once it is gone). */
 function statusMiB(pid: number, field: 'VmHWM' | 'VmRSS'): number {
   try {
@@ -131,20 +122,6 @@ function spawnWorker(broker: string, backend: string, app: string, concurrency: 
 
 interface Sample { done: number; rss: number }
 interface Row { broker: string; process: string; n: number; at10: number; at50: number; at100: number; peak: number; slope: number; perS: number; seconds: number }
-
-function slope(xs: number[], ys: number[]): number {
-  const n = xs.length;
-  if (n < 2) return 0;
-  const mx = xs.reduce((a, b) => a + b, 0) / n;
-  const my = ys.reduce((a, b) => a + b, 0) / n;
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < n; i++) {
-    num += ((xs[i] as number) - mx) * ((ys[i] as number) - my);
-    den += ((xs[i] as number) - mx) ** 2;
-  }
-  return den ? num / den : 0;
-}
 
 function row(broker: string, proc: string, n: number, samples: Sample[], peak: number, seconds: number): Row {
   const at = (f: number): number => samples.find((s) => s.done >= f * n)?.rss ?? Number.NaN;

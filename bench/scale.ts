@@ -31,7 +31,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { Celeriac } from 'celeriac';
 import { freePort, privateRedis } from '../tests/helpers/redis-server.js';
-import { cpuTimeMs, sleep } from './lib.js';
+import { cpuTimeMs, sleep, stopChild as stop } from './lib.js';
 import { renderScalePlot, type PlotPoint } from './scale-plot.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -78,14 +78,6 @@ function plan(): Point[] {
 }
 
 const children = new Set<ChildProcess>();
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const gone = new Promise<void>((r) => child.once('exit', () => r()));
-  child.kill('SIGTERM');
-  const t = setTimeout(() => child.kill('SIGKILL'), 20_000);
-  await gone;
-  clearTimeout(t);
-}
 
 function spawnWorker(broker: string, counterUrl: string, queues: string[], log: string): ChildProcess {
   const fd = openSync(log, 'w');

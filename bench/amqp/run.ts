@@ -24,7 +24,7 @@ import { Redis } from 'ioredis';
 import { Celeriac } from 'celeriac';
 import { createVhost, type Vhost } from '../../tests/helpers/amqp.js';
 import { freePort, privateRedis } from '../../tests/helpers/redis-server.js';
-import { percentile, sleep } from '../lib.js';
+import { percentile, sleep, stopChild as stop } from '../lib.js';
 import { ADD, registerBenchTasks } from '../tasks.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -63,14 +63,6 @@ function track(child: ChildProcess): ChildProcess {
   children.add(child);
   child.once('exit', () => children.delete(child));
   return child;
-}
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const gone = new Promise<void>((r) => child.once('exit', () => r()));
-  child.kill('SIGTERM');
-  const t = setTimeout(() => child.kill('SIGKILL'), 20_000);
-  await gone;
-  clearTimeout(t);
 }
 async function waitUntil(pred: () => Promise<boolean>, what: string, timeoutMs: number, everyMs = 2): Promise<number> {
   const deadline = Date.now() + timeoutMs;

@@ -41,7 +41,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Redis } from 'ioredis';
 import { Celeriac } from 'celeriac';
-import { cpuTimeMs, percentile, sleep } from '../lib.js';
+import { cpuTimeMs, percentile, sleep, stopChild as stop, slope } from '../lib.js';
 import { ADD, registerBenchTasks } from '../tasks.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -128,21 +128,6 @@ process.once('SIGTERM', () => {
   process.exit(143);
 });
 
-function exited(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once('exit', () => resolve()));
-}
-
-async function stop(child: ChildProcess, graceMs = 15_000): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill('SIGTERM');
-  const done = await Promise.race([exited(child).then(() => true), sleep(graceMs, false, { ref: false })]);
-  if (!done) {
-    child.kill('SIGKILL');
-    await exited(child);
-  }
-}
-
 /** Runs a command to completion, its stdout and stderr passed to our stderr; throws on a non-zero exit. */
 async function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<void> {
   const child = track(spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] }));
@@ -151,7 +136,6 @@ async function run(cmd: string, args: string[], opts: { cwd?: string; env?: Node
   const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
   if (code !== 0) throw new Error(`${cmd} ${args.join(' ')} exited with ${code}`);
 }
-
 
 /** /proc status fields of a process tree, summed (kB → MiB). */
 function treeStatusMiB(pid: number, field: 'VmHWM' | 'VmRSS'): number {
@@ -404,21 +388,6 @@ interface MillionResult {
   drain_s: number;
   rss_mb: { first_running: number; p10_completed: number; p50_completed: number; p90_completed: number; last: number; min: number; max: number; peak_hwm: number; slope_mb_per_100k: number };
   samples: RssSample[];
-}
-
-/** Least-squares slope of y over x. */
-function slope(xs: number[], ys: number[]): number {
-  const n = xs.length;
-  if (n < 2) return 0;
-  const mx = xs.reduce((a, b) => a + b, 0) / n;
-  const my = ys.reduce((a, b) => a + b, 0) / n;
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < n; i++) {
-    num += ((xs[i] as number) - mx) * ((ys[i] as number) - my);
-    den += ((xs[i] as number) - mx) ** 2;
-  }
-  return den ? num / den : 0;
 }
 
 interface SystemHandle {
