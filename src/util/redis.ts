@@ -122,6 +122,9 @@ function hint(reason: string, url: string): string {
   if (/WRONGPASS|NOAUTH|invalid password|username-password/i.test(reason)) {
     return 'Check the user name and password in the URL, and the server\'s requirepass or ACL users';
   }
+  if (/certificate required|alert number 116/i.test(reason)) {
+    return 'The server asks clients for a certificate (tls-auth-clients): give ssl_certfile and ssl_keyfile';
+  }
   if (/certificate|CERT_|unable to verify/i.test(reason)) {
     return 'The server\'s TLS certificate is not trusted: give its CA as ssl_ca_certs, or ssl_cert_reqs=none to skip verification';
   }
