@@ -25,8 +25,13 @@ function wrap(value: unknown): unknown {
   if (typeof value === 'bigint') return String(value);
   if (value === null || typeof value !== 'object' || Buffer.isBuffer(value)) return value;
   if (Array.isArray(value)) return value.map((v) => (v === undefined ? null : wrap(v)));
-  const table: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) if (v !== undefined && typeof v !== 'function' && typeof v !== 'symbol') table[k] = wrap(v);
+  // Own data properties, never assignment: a key named "__proto__" (an own key after JSON.parse) assigned with
+  // `table[k] = ...` would set the table's prototype, whose keys amqplib's for-in would then encode as headers.
+  const table: Record<string, unknown> = Object.fromEntries(
+    Object.entries(value)
+      .filter(([, v]) => v !== undefined && typeof v !== 'function' && typeof v !== 'symbol')
+      .map(([k, v]) => [k, wrap(v)]),
+  );
   return Object.hasOwn(table, '!') ? { '!': 'object', value: table } : table;
 }
 

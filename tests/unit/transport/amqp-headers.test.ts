@@ -21,4 +21,15 @@ describe('AMQP field tables', () => {
     expect('g' in t).toBe(false);
     expect(t['h']).toBe('10');
   });
+
+  it('keeps a key named __proto__ an own header, never the table\'s prototype (found by tests/fuzz)', () => {
+    const h = JSON.parse('{"x-a": {"__proto__": -1.7976931348623157e308, "k": 1}, "x-b": [{"!": 1, "__proto__": -4e51}]}') as Record<string, unknown>;
+    const t = fieldTable(h);
+    expect(() => encodeTable(Buffer.alloc(4096), t, 0)).not.toThrow();
+    const a = t['x-a'] as Record<string, unknown>;
+    expect(Object.getPrototypeOf(a)).toBe(Object.prototype);
+    expect(Object.keys(a)).toEqual(['__proto__', 'k']);
+    expect(Object.getOwnPropertyDescriptor(a, '__proto__')?.value).toEqual({ '!': 'double', value: -1.7976931348623157e308 });
+    expect(({} as Record<string, unknown>)['!']).toBeUndefined();
+  });
 });
